@@ -1,0 +1,94 @@
+"""Cepat Respon API and event handlers. Thin: parse, call one use case, map errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from chalice.app import Chalice, Response, SQSEvent
+
+from chalicelib import bootstrap
+from chalicelib.events import handle_photo_messages
+from chalicelib.http import (
+    api,
+    error_middleware,
+    json_body,
+    optional_caller,
+    query_int,
+    required_caller,
+)
+
+app = Chalice(app_name="cepat-respon")
+app.log.setLevel(logging.INFO)
+app.register_middleware(error_middleware, "http")
+
+# Resolved when the app is packaged; each stage names its own queue (.chalice/config.json).
+PHOTO_QUEUE = os.environ.get("PHOTO_QUEUE_NAME", "cepat-respon-dev-photo")
+
+
+def _req() -> Any:
+    return app.current_request
+
+
+@app.route("/v1/tenants", methods=["GET"])
+@api
+def list_tenants() -> dict[str, Any]:
+    tenants = bootstrap.services().reports.tenants()
+    return {
+        "tenants": [{"id": t.tenant_id, "name": t.name, "timezone": t.timezone} for t in tenants]
+    }
+
+
+@app.route("/v1/{tenant}/categories", methods=["GET"])
+@api
+def list_categories(tenant: str) -> dict[str, Any]:
+    found = bootstrap.services().reports.tenant(tenant)
+    return {
+        "tenant": found.tenant_id,
+        "categories": [
+            {
+                "code": c.code,
+                "name": {"id": c.name_id, "en": c.name_en},
+                "description": {"id": c.description_id, "en": c.description_en},
+            }
+            for c in found.categories
+        ],
+    }
+
+
+@app.route("/v1/{tenant}/reports", methods=["POST"])
+@api
+def submit_report(tenant: str) -> Response:
+    services = bootstrap.services()
+    reporter = required_caller(_req(), services.verifier)
+    submitted = services.reports.submit(tenant, reporter, json_body(_req()))
+    return Response(
+        body=submitted.as_response(),
+        status_code=201,
+        headers={"Location": f"/v1/{tenant}/reports/{submitted.ticket.ticket_id}"},
+    )
+
+
+@app.route("/v1/{tenant}/reports/{ticket_id}", methods=["GET"])
+@api
+def get_report(tenant: str, ticket_id: str) -> dict[str, Any]:
+    services = bootstrap.services()
+    who = optional_caller(_req(), services.verifier)
+    return services.reports.view(tenant, ticket_id, who)
+
+
+@app.route("/v1/{tenant}/me/reports", methods=["GET"])
+@api
+def my_reports(tenant: str) -> dict[str, Any]:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    limit = query_int(_req(), "limit", default=20, minimum=1, maximum=100)
+    cursor = (_req().query_params or {}).get("cursor")
+    return services.reports.mine(tenant, who, limit=limit, cursor=cursor)
+
+
+@app.on_sqs_message(queue=PHOTO_QUEUE, batch_size=10, name="photo_queue")
+def on_photo_uploaded(event: SQSEvent) -> dict[str, Any]:
+    records = [record.to_dict() for record in event]
+    return handle_photo_messages(records, bootstrap.services().reports)

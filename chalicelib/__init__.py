@@ -1,0 +1,1 @@
+"""Cepat Respon: everything that ships to Lambda lives in this package."""

@@ -1,0 +1,413 @@
+"""DynamoDB through PynamoDB: tickets, per-day ticket counters and the tenant directory.
+
+Table names come from configuration (`bind`); production tables are created by infra/, never here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.exceptions import PutError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.domain.errors import InvalidRequest, StaleWrite
+from chalicelib.domain.ports import Page
+from chalicelib.domain.tenants import Tenant, parse_tenant, tenant_document
+from chalicelib.domain.tickets import (
+    Channel,
+    Location,
+    LocationSource,
+    PendingUpload,
+    Photo,
+    PhotoKind,
+    Rejection,
+    Status,
+    Ticket,
+    TimelineEvent,
+)
+
+
+class ByReporterIndex(GlobalSecondaryIndex["TicketModel"]):
+    class Meta:
+        index_name = "by_reporter"
+        projection = AllProjection()
+
+    reporter_key = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class TicketModel(Model):
+    class Meta:
+        table_name = "tickets"
+
+    pk = UnicodeAttribute(hash_key=True)
+    tenant = UnicodeAttribute()
+    ticket_id = UnicodeAttribute()
+    number = UnicodeAttribute()
+    status = UnicodeAttribute()
+    category = UnicodeAttribute()
+    description = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    private = BooleanAttribute()
+    reporter_id = UnicodeAttribute()
+    reporter_key = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    device_location: MapAttribute[str, Any] = MapAttribute(null=True)
+    location: MapAttribute[str, Any] = MapAttribute(null=True)
+    pending_upload: MapAttribute[str, Any] = MapAttribute(null=True)
+    photos: ListAttribute[Any] = ListAttribute(default=list)
+    timeline: ListAttribute[Any] = ListAttribute(default=list)
+    area: MapAttribute[str, Any] = MapAttribute(null=True)
+    assigned_unit: MapAttribute[str, Any] = MapAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    overdue = BooleanAttribute(default=False)
+    flags: ListAttribute[Any] = ListAttribute(default=list)
+    rejection: MapAttribute[str, Any] = MapAttribute(null=True)
+    version = VersionAttribute()
+
+    by_reporter = ByReporterIndex()
+
+
+class CounterModel(Model):
+    """Per-tenant, per-day ticket sequence, kept in the tickets table under its own key space."""
+
+    class Meta:
+        table_name = "tickets"
+
+    pk = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(default=0)
+    expires_at = NumberAttribute(null=True)
+
+
+class TenantModel(Model):
+    class Meta:
+        table_name = "tenants"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    config: MapAttribute[str, Any] = MapAttribute()
+    updated_at = UnicodeAttribute()
+
+
+MODELS: tuple[type[Model], ...] = (TicketModel, CounterModel, TenantModel)
+
+
+def bind(*, tickets_table: str, tenants_table: str, region: str, host: str | None = None) -> None:
+    """Point the models at the configured tables (once per container, or per test)."""
+    for model, table in (
+        (TicketModel, tickets_table),
+        (CounterModel, tickets_table),
+        (TenantModel, tenants_table),
+    ):
+        meta: Any = model.Meta
+        meta.table_name = table
+        meta.region = region
+        meta.host = host
+        # PynamoDB caches one connection per model class; a rebind must drop it.
+        model._connection = None
+
+
+# --- mapping between the domain and the stored shape ---------------------------------------
+
+
+def _ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _location_out(loc: Location | None) -> dict[str, Any] | None:
+    if loc is None:
+        return None
+    return {
+        "lat": loc.lat,
+        "lon": loc.lon,
+        "source": loc.source.value,
+        "accuracy_m": loc.accuracy_m,
+    }
+
+
+def _location_in(raw: Any) -> Location | None:
+    if not raw:
+        return None
+    data = raw.as_dict() if isinstance(raw, MapAttribute) else dict(raw)
+    return Location(
+        lat=float(data["lat"]),
+        lon=float(data["lon"]),
+        source=LocationSource(data["source"]),
+        accuracy_m=float(data["accuracy_m"]) if data.get("accuracy_m") is not None else None,
+    )
+
+
+def _plain(raw: Any) -> Any:
+    if isinstance(raw, MapAttribute):
+        return {k: _plain(v) for k, v in raw.as_dict().items()}
+    if isinstance(raw, dict):
+        return {k: _plain(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_plain(v) for v in raw]
+    return raw
+
+
+def ticket_to_model(ticket: Ticket) -> TicketModel:
+    pending = ticket.pending_upload
+    return TicketModel(
+        pk=f"{ticket.tenant}#{ticket.ticket_id}",
+        tenant=ticket.tenant,
+        ticket_id=ticket.ticket_id,
+        number=ticket.number,
+        status=ticket.status.value,
+        category=ticket.category,
+        description=ticket.description,
+        channel=ticket.channel.value,
+        private=ticket.private,
+        reporter_id=ticket.reporter_id,
+        reporter_key=f"{ticket.tenant}#{ticket.reporter_id}",
+        created_at=_ts(ticket.created_at),
+        updated_at=_ts(ticket.updated_at),
+        device_location=_location_out(ticket.device_location),
+        location=_location_out(ticket.location),
+        pending_upload=(
+            {
+                "key": pending.key,
+                "content_type": pending.content_type,
+                "max_bytes": pending.max_bytes,
+                "expires_at": _ts(pending.expires_at),
+                "kind": pending.kind.value,
+            }
+            if pending
+            else None
+        ),
+        photos=[
+            {
+                "key": p.key,
+                "kind": p.kind.value,
+                "content_type": p.content_type,
+                "received_at": _ts(p.received_at),
+                "size": p.size,
+                "public_key": p.public_key,
+                "thumbnail_key": p.thumbnail_key,
+            }
+            for p in ticket.photos
+        ],
+        timeline=[
+            {
+                "at": _ts(e.at),
+                "from": e.from_status.value if e.from_status else None,
+                "to": e.to_status.value,
+                "actor_role": e.actor_role,
+                "actor_id": e.actor_id,
+                "unit": e.unit,
+                "note": e.note,
+            }
+            for e in ticket.timeline
+        ],
+        area=ticket.area,
+        assigned_unit=ticket.assigned_unit,
+        due_at=_ts(ticket.due_at) if ticket.due_at else None,
+        overdue=ticket.overdue,
+        flags=list(ticket.flags),
+        rejection=(
+            {"reason": ticket.rejection.reason, "message": ticket.rejection.message}
+            if ticket.rejection
+            else None
+        ),
+        version=ticket.version,
+    )
+
+
+def ticket_from_model(item: TicketModel) -> Ticket:
+    pending = _plain(item.pending_upload) if item.pending_upload else None
+    rejection = _plain(item.rejection) if item.rejection else None
+    return Ticket(
+        tenant=item.tenant,
+        ticket_id=item.ticket_id,
+        number=item.number,
+        status=Status(item.status),
+        category=item.category,
+        description=item.description,
+        channel=Channel(item.channel),
+        private=bool(item.private),
+        reporter_id=item.reporter_id,
+        created_at=_dt(item.created_at),
+        updated_at=_dt(item.updated_at),
+        device_location=_location_in(item.device_location),
+        location=_location_in(item.location),
+        pending_upload=(
+            PendingUpload(
+                key=pending["key"],
+                content_type=pending["content_type"],
+                max_bytes=int(pending["max_bytes"]),
+                expires_at=_dt(pending["expires_at"]),
+                kind=PhotoKind(pending.get("kind", PhotoKind.REPORT.value)),
+            )
+            if pending
+            else None
+        ),
+        photos=[
+            Photo(
+                key=p["key"],
+                kind=PhotoKind(p["kind"]),
+                content_type=p["content_type"],
+                received_at=_dt(p["received_at"]),
+                size=int(p["size"]) if p.get("size") is not None else None,
+                public_key=p.get("public_key"),
+                thumbnail_key=p.get("thumbnail_key"),
+            )
+            for p in _plain(item.photos or [])
+        ],
+        timeline=[
+            TimelineEvent(
+                at=_dt(e["at"]),
+                from_status=Status(e["from"]) if e.get("from") else None,
+                to_status=Status(e["to"]),
+                actor_role=e["actor_role"],
+                actor_id=e.get("actor_id"),
+                unit=e.get("unit"),
+                note=e.get("note") or "",
+            )
+            for e in _plain(item.timeline or [])
+        ],
+        area=_plain(item.area) if item.area else None,
+        assigned_unit=_plain(item.assigned_unit) if item.assigned_unit else None,
+        due_at=_dt(item.due_at) if item.due_at else None,
+        overdue=bool(item.overdue),
+        flags=[str(f) for f in _plain(item.flags or [])],
+        rejection=Rejection(**rejection) if rejection else None,
+        version=item.version,
+    )
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None, expected: set[str]) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidRequest("cursor is not one this API issued", field="cursor") from None
+    if not isinstance(key, dict) or set(key) != expected:
+        raise InvalidRequest("cursor is not one this API issued", field="cursor")
+    return key
+
+
+class DynamoTicketRepository:
+    def add(self, ticket: Ticket) -> None:
+        item = ticket_to_model(ticket)
+        item.version = None
+        try:
+            item.save(condition=TicketModel.pk.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise StaleWrite(f"ticket {ticket.ticket_id} already exists") from exc
+            raise
+        ticket.version = item.version
+
+    def get(self, tenant: str, ticket_id: str) -> Ticket | None:
+        try:
+            item = TicketModel.get(f"{tenant}#{ticket_id}", consistent_read=True)
+        except TicketModel.DoesNotExist:
+            return None
+        if item.tenant != tenant:
+            return None
+        return ticket_from_model(item)
+
+    def save(self, ticket: Ticket) -> None:
+        item = ticket_to_model(ticket)
+        try:
+            # VersionAttribute adds "version = <read version>" to the condition and increments it.
+            item.save()
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise StaleWrite(
+                    f"ticket {ticket.number} was changed by someone else; reload and retry"
+                ) from exc
+            raise
+        ticket.version = item.version
+
+    def list_by_reporter(
+        self, tenant: str, reporter_id: str, *, limit: int, cursor: str | None
+    ) -> Page:
+        start = _decode_cursor(cursor, {"pk", "reporter_key", "created_at"})
+        if start is not None and start["reporter_key"]["S"] != f"{tenant}#{reporter_id}":
+            raise InvalidRequest("cursor belongs to another listing", field="cursor")
+        result = TicketModel.by_reporter.query(
+            f"{tenant}#{reporter_id}",
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=start,
+            page_size=limit,
+        )
+        items = [ticket_from_model(item) for item in result]
+        return Page(items=items, cursor=_encode_cursor(result.last_evaluated_key))
+
+    def next_sequence(self, tenant: str, day: str) -> int:
+        counter = CounterModel(pk=f"SEQ#{tenant}#{day}")
+        # Counters are only needed while the day's numbers are being handed out.
+        expires = int(time.time()) + 40 * 86_400
+        response = counter.update(
+            actions=[CounterModel.seq.add(1), CounterModel.expires_at.set(expires)]
+        )
+        return int(response["Attributes"]["seq"]["N"])
+
+
+class DynamoTenantDirectory:
+    """Tenant configs, cached per container for `ttl_seconds` so edits apply without a deploy."""
+
+    def __init__(self, ttl_seconds: float = 60.0, monotonic: Callable[[], float] = time.monotonic):
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._cache: dict[str, Tenant] | None = None
+        self._loaded_at = 0.0
+
+    def _load(self) -> dict[str, Tenant]:
+        with self._lock:
+            if self._cache is None or self._monotonic() - self._loaded_at > self._ttl:
+                tenants: dict[str, Tenant] = {}
+                for item in TenantModel.query("TENANTS"):
+                    tenant = parse_tenant(_plain(item.config), source=f"tenants/{item.sk}")
+                    tenants[tenant.tenant_id] = tenant
+                self._cache = tenants
+                self._loaded_at = self._monotonic()
+            return self._cache
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        return self._load().get(tenant_id)
+
+    def all(self) -> Sequence[Tenant]:
+        return list(self._load().values())
+
+    def put(self, tenant: Tenant) -> None:
+        TenantModel(
+            pk="TENANTS",
+            sk=tenant.tenant_id,
+            config=tenant_document(tenant),
+            updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        ).save()
+        with self._lock:
+            self._cache = None

@@ -1,0 +1,102 @@
+"""The one place that wires real adapters to use cases. Tests wire fakes instead (`override`)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.domain.ports import Clock, TenantDirectory, TicketRepository, TokenVerifier
+from chalicelib.service.reports import ReportService
+
+
+@dataclass
+class Services:
+    settings: Settings | None
+    clock: Clock
+    tickets: TicketRepository
+    tenants: TenantDirectory
+    verifier: TokenVerifier
+    reports: ReportService
+
+
+_lock = threading.Lock()
+_services: Services | None = None
+_clock_override: Clock | None = None
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def build(settings: Settings, clock: Clock) -> Services:
+    import boto3
+    from botocore.config import Config
+
+    from chalicelib.adapters import dynamodb
+    from chalicelib.adapters.cognito import CognitoTokenVerifier, issuer_for
+    from chalicelib.adapters.s3 import S3UploadSigner
+
+    dynamodb.bind(
+        tickets_table=settings.tickets_table,
+        tenants_table=settings.tenants_table,
+        region=settings.region,
+        host=settings.endpoint_url,
+    )
+    s3: Any = boto3.client(
+        "s3",
+        region_name=settings.region,
+        endpoint_url=settings.endpoint_url,
+        config=Config(signature_version="s3v4", retries={"mode": "standard"}),
+    )
+    tickets = dynamodb.DynamoTicketRepository()
+    tenants = dynamodb.DynamoTenantDirectory()
+    verifier = CognitoTokenVerifier(
+        issuer=issuer_for(settings.region, settings.user_pool_id),
+        client_id=settings.user_pool_client_id,
+        jwks_url=settings.jwks_url,
+    )
+    reports = ReportService(
+        tickets=tickets,
+        tenants=tenants,
+        uploads=S3UploadSigner(s3, settings.uploads_bucket),
+        clock=clock,
+        new_id=new_id,
+    )
+    return Services(
+        settings=settings,
+        clock=clock,
+        tickets=tickets,
+        tenants=tenants,
+        verifier=verifier,
+        reports=reports,
+    )
+
+
+def services() -> Services:
+    """Built lazily on first use, once per Lambda container."""
+    global _services
+    if _services is None:
+        with _lock:
+            if _services is None:
+                from chalicelib.clock import SystemClock
+
+                _services = build(Settings.from_env(), _clock_override or SystemClock())
+    return _services
+
+
+def override(replacement: Services | None) -> None:
+    """Install prebuilt services (tests) or drop them so the next call rebuilds from settings."""
+    global _services
+    with _lock:
+        _services = replacement
+
+
+def use_clock(clock: Clock | None) -> None:
+    """Choose the clock for the next build (the local stack's shiftable clock)."""
+    global _clock_override, _services
+    with _lock:
+        _clock_override = clock
+        _services = None

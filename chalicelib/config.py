@@ -1,0 +1,49 @@
+"""Settings read from the Lambda environment (set per stage in .chalice/config.json)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_REGION = "ap-southeast-3"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    region: str
+    tickets_table: str
+    tenants_table: str
+    uploads_bucket: str
+    user_pool_id: str
+    user_pool_client_id: str
+    # Only the local stack sets these: moto's endpoint and the JWKS it serves.
+    endpoint_url: str | None = None
+    jwks_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        missing = [
+            name
+            for name in (
+                "TICKETS_TABLE",
+                "TENANTS_TABLE",
+                "UPLOADS_BUCKET",
+                "USER_POOL_ID",
+                "USER_POOL_CLIENT_ID",
+            )
+            if not env.get(name)
+        ]
+        if missing:
+            raise RuntimeError(f"missing configuration: {', '.join(missing)}")
+        return cls(
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            tickets_table=env["TICKETS_TABLE"],
+            tenants_table=env["TENANTS_TABLE"],
+            uploads_bucket=env["UPLOADS_BUCKET"],
+            user_pool_id=env["USER_POOL_ID"],
+            user_pool_client_id=env["USER_POOL_CLIENT_ID"],
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            jwks_url=env.get("COGNITO_JWKS_URL") or None,
+        )

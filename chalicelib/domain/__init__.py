@@ -1,0 +1,1 @@
+"""Pure domain: tickets, tenants, identity, geography. Imports nothing from AWS or Chalice."""

@@ -1,0 +1,227 @@
+"""The ticket: CRM statuses, the append-only timeline and the transitions the platform performs.
+
+Staff actions (process, coordinate, dispose, ...) extend `TRANSITIONS`; every change of status goes
+through `Ticket.transition`, so the timeline is complete by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from chalicelib.domain.errors import Conflict
+
+
+class Status(StrEnum):
+    AWAITING_PHOTO = "awaiting_photo"
+    LOCATING = "locating"
+    NEEDS_LOCATION = "needs_location"
+    WAITING = "waiting"
+    COORDINATION = "coordination"
+    DISPOSITION = "disposition"
+    IN_PROGRESS = "in_progress"
+    AWAITING_VALIDATION = "awaiting_validation"
+    FOLLOW_UP_REJECTED = "follow_up_rejected"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+
+
+# CRM's own labels (Indonesian) with English; the platform-only states have no CRM label.
+STATUS_LABELS: dict[Status, tuple[str, str]] = {
+    Status.AWAITING_PHOTO: ("Menunggu Foto", "Awaiting photo"),
+    Status.LOCATING: ("Menentukan Lokasi", "Locating"),
+    Status.NEEDS_LOCATION: ("Perlu Lokasi", "Needs location"),
+    Status.WAITING: ("Menunggu", "Waiting"),
+    Status.COORDINATION: ("Koordinasi", "Coordination"),
+    Status.DISPOSITION: ("Disposisi", "Disposition"),
+    Status.IN_PROGRESS: ("Proses", "In progress"),
+    Status.AWAITING_VALIDATION: ("Menunggu Validasi", "Awaiting validation"),
+    Status.FOLLOW_UP_REJECTED: ("TL Ditolak", "Follow-up rejected"),
+    Status.COMPLETED: ("Selesai", "Completed"),
+    Status.REJECTED: ("Ditolak", "Rejected"),
+}
+
+CLOSED_STATES: frozenset[Status] = frozenset({Status.COMPLETED, Status.REJECTED})
+OPEN_STATES: frozenset[Status] = frozenset(Status) - CLOSED_STATES
+# States before the ticket has reached a unit: no SLA clock runs yet.
+INTAKE_STATES: frozenset[Status] = frozenset(
+    {Status.AWAITING_PHOTO, Status.LOCATING, Status.NEEDS_LOCATION}
+)
+
+SYSTEM = "system"
+
+# (from, to) pairs the platform itself may perform. Staff actions are added by the workflow.
+TRANSITIONS: dict[Status | None, frozenset[Status]] = {
+    None: frozenset({Status.AWAITING_PHOTO, Status.LOCATING, Status.NEEDS_LOCATION}),
+    Status.AWAITING_PHOTO: frozenset({Status.LOCATING}),
+    Status.LOCATING: frozenset({Status.NEEDS_LOCATION, Status.WAITING, Status.REJECTED}),
+    Status.NEEDS_LOCATION: frozenset({Status.LOCATING}),
+}
+
+
+class LocationSource(StrEnum):
+    EXIF = "exif"
+    DEVICE = "device"
+    MANUAL = "manual"
+    OPERATOR = "operator"
+
+
+class PhotoKind(StrEnum):
+    REPORT = "report"
+    EVIDENCE = "evidence"
+
+
+class Channel(StrEnum):
+    """The 13 CRM channels (DESIGN.md section 7) plus Open311 clients."""
+
+    JAKI = "jaki"
+    TWITTER = "twitter"
+    FACEBOOK = "facebook"
+    EMAIL = "email"
+    GOVERNOR_SOCIAL_MEDIA = "governor_social_media"
+    SMS = "sms"
+    BALAI_WARGA = "balai_warga"
+    KELURAHAN_OFFICE = "kelurahan_office"
+    KECAMATAN_OFFICE = "kecamatan_office"
+    MAYOR_OFFICE = "mayor_office"
+    PENDOPO_BALAI_KOTA = "pendopo_balai_kota"
+    INSPEKTORAT = "inspektorat"
+    LAPOR_1708 = "lapor_1708"
+    OPEN311 = "open311"
+
+
+# Channels a citizen reaches without an operator: the app and the Balai Warga web portal.
+SELF_SERVICE_CHANNELS: frozenset[Channel] = frozenset({Channel.JAKI, Channel.BALAI_WARGA})
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    lat: float
+    lon: float
+    source: LocationSource
+    accuracy_m: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpload:
+    """An upload URL was issued for this key; the photo is expected there."""
+
+    key: str
+    content_type: str
+    max_bytes: int
+    expires_at: datetime
+    kind: PhotoKind = PhotoKind.REPORT
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    key: str
+    kind: PhotoKind
+    content_type: str
+    received_at: datetime
+    size: int | None = None
+    public_key: str | None = None
+    thumbnail_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    at: datetime
+    from_status: Status | None
+    to_status: Status
+    actor_role: str
+    actor_id: str | None = None
+    unit: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: str
+    message: str
+
+
+@dataclass(slots=True)
+class Ticket:
+    tenant: str
+    ticket_id: str
+    number: str
+    status: Status
+    category: str
+    description: str
+    channel: Channel
+    private: bool
+    reporter_id: str
+    created_at: datetime
+    updated_at: datetime
+    device_location: Location | None = None
+    location: Location | None = None
+    pending_upload: PendingUpload | None = None
+    photos: list[Photo] = field(default_factory=list)
+    timeline: list[TimelineEvent] = field(default_factory=list)
+    area: dict[str, dict[str, str]] | None = None
+    assigned_unit: dict[str, str] | None = None
+    due_at: datetime | None = None
+    overdue: bool = False
+    flags: list[str] = field(default_factory=list)
+    rejection: Rejection | None = None
+    version: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
+
+    def transition(
+        self,
+        to: Status,
+        *,
+        at: datetime,
+        actor_role: str = SYSTEM,
+        actor_id: str | None = None,
+        unit: str | None = None,
+        note: str = "",
+    ) -> None:
+        current: Status | None = self.status if self.timeline else None
+        allowed = TRANSITIONS.get(current, frozenset())
+        if to not in allowed:
+            raise Conflict(
+                f"ticket {self.number} cannot go from {current} to {to}",
+                code="invalid_transition",
+            )
+        self.timeline.append(
+            TimelineEvent(
+                at=at,
+                from_status=current,
+                to_status=to,
+                actor_role=actor_role,
+                actor_id=actor_id,
+                unit=unit,
+                note=note,
+            )
+        )
+        self.status = to
+        self.updated_at = at
+
+    def receive_photo(self, key: str, *, at: datetime, size: int | None = None) -> bool:
+        """Record the uploaded report photo; False when it changes nothing (a redelivery)."""
+        pending = self.pending_upload
+        if self.status is not Status.AWAITING_PHOTO or pending is None or pending.key != key:
+            return False
+        self.photos.append(
+            Photo(
+                key=key,
+                kind=pending.kind,
+                content_type=pending.content_type,
+                received_at=at,
+                size=size,
+            )
+        )
+        self.pending_upload = None
+        self.transition(Status.LOCATING, at=at, note="photo received")
+        return True
+
+
+def ticket_number(prefix: str, local_day: datetime, sequence: int) -> str:
+    """Short and readable aloud at a kelurahan counter: JKT-261204-0042."""
+    return f"{prefix}-{local_day:%y%m%d}-{sequence:04d}"

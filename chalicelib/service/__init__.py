@@ -1,0 +1,1 @@
+"""Use cases: each takes plain values, talks to ports, and returns plain values."""

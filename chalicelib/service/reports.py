@@ -1,0 +1,193 @@
+"""Citizen-facing use cases: file a report, read it back, list one's own, receive its photo."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.errors import NotFound, StaleWrite
+from chalicelib.domain.identity import Principal
+from chalicelib.domain.ports import (
+    Clock,
+    PresignedPost,
+    TenantDirectory,
+    TicketRepository,
+    UploadSigner,
+)
+from chalicelib.domain.reports import PHOTO_TYPES, parse_report
+from chalicelib.domain.tenants import Tenant
+from chalicelib.domain.tickets import PendingUpload, PhotoKind, Status, Ticket, ticket_number
+from chalicelib.service.views import Audience, iso, ticket_view
+
+log = logging.getLogger(__name__)
+
+UPLOAD_URL_SECONDS = 15 * 60
+# Keys the server hands out: uploads/{tenant}/{ticket_id}/{kind}-{token}.{ext}
+UPLOAD_KEY = re.compile(
+    r"^uploads/(?P<tenant>[a-z][a-z0-9-]{1,40})/(?P<ticket>[0-9a-f]{32})/(?P<name>[a-z0-9.-]{1,80})$"
+)
+SAVE_ATTEMPTS = 5
+
+
+class PhotoOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedReport:
+    ticket: Ticket
+    tenant: Tenant
+    upload: PresignedPost | None
+
+    def as_response(self) -> dict[str, Any]:
+        upload = None
+        if self.upload is not None:
+            upload = {
+                "url": self.upload.url,
+                "fields": dict(self.upload.fields),
+                "expires_at": iso(self.upload.expires_at, self.tenant.zone),
+            }
+        return {
+            "ticket_id": self.ticket.ticket_id,
+            "number": self.ticket.number,
+            "status": self.ticket.status.value,
+            "upload": upload,
+        }
+
+
+class ReportService:
+    def __init__(
+        self,
+        tickets: TicketRepository,
+        tenants: TenantDirectory,
+        uploads: UploadSigner,
+        clock: Clock,
+        new_id: Callable[[], str],
+    ) -> None:
+        self._tickets = tickets
+        self._tenants = tenants
+        self._uploads = uploads
+        self._clock = clock
+        self._new_id = new_id
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound(f"no tenant {tenant_id!r}", code="unknown_tenant")
+        return tenant
+
+    def tenants(self) -> list[Tenant]:
+        return sorted(self._tenants.all(), key=lambda t: t.tenant_id)
+
+    def submit(self, tenant_id: str, reporter: Principal, body: object) -> SubmittedReport:
+        tenant = self.tenant(tenant_id)
+        submission = parse_report(body, tenant)
+        now = self._clock.now()
+        local_day = now.astimezone(tenant.zone)
+        sequence = self._tickets.next_sequence(tenant.tenant_id, f"{local_day:%y%m%d}")
+        ticket_id = self._new_id()
+        ticket = Ticket(
+            tenant=tenant.tenant_id,
+            ticket_id=ticket_id,
+            number=ticket_number(tenant.number_prefix, local_day, sequence),
+            status=Status.AWAITING_PHOTO,
+            category=submission.category,
+            description=submission.description,
+            channel=submission.channel,
+            private=submission.private,
+            reporter_id=reporter.subject,
+            created_at=now,
+            updated_at=now,
+            device_location=submission.device_location,
+        )
+        upload = None
+        if submission.photo is not None:
+            ext = PHOTO_TYPES[submission.photo.content_type]
+            key = f"uploads/{tenant.tenant_id}/{ticket_id}/report-{self._new_id()[:12]}.{ext}"
+            upload = self._uploads.presign_post(
+                key,
+                content_type=submission.photo.content_type,
+                max_bytes=submission.photo.content_length,
+                expires_in=UPLOAD_URL_SECONDS,
+            )
+            ticket.pending_upload = PendingUpload(
+                key=key,
+                content_type=submission.photo.content_type,
+                max_bytes=submission.photo.content_length,
+                expires_at=now + timedelta(seconds=UPLOAD_URL_SECONDS),
+                kind=PhotoKind.REPORT,
+            )
+            ticket.transition(Status.AWAITING_PHOTO, at=now, note="report filed; photo expected")
+        elif submission.device_location is not None:
+            ticket.location = submission.device_location
+            ticket.transition(Status.LOCATING, at=now, note="report filed with device location")
+        else:
+            ticket.transition(Status.NEEDS_LOCATION, at=now, note="report filed without location")
+        self._tickets.add(ticket)
+        log.info(
+            "report filed",
+            extra={"tenant": tenant.tenant_id, "ticket": ticket_id, "status": ticket.status.value},
+        )
+        return SubmittedReport(ticket=ticket, tenant=tenant, upload=upload)
+
+    def view(self, tenant_id: str, ticket_id: str, caller: Principal | None) -> dict[str, Any]:
+        tenant = self.tenant(tenant_id)
+        ticket = (
+            self._tickets.get(tenant.tenant_id, ticket_id) if _plausible_id(ticket_id) else None
+        )
+        if ticket is None:
+            raise NotFound(f"no report {ticket_id!r} in {tenant_id}")
+        audience = Audience.PUBLIC
+        if caller is not None and caller.subject == ticket.reporter_id:
+            audience = Audience.REPORTER
+        elif caller is not None and caller.is_staff_of(tenant.tenant_id):
+            audience = Audience.STAFF
+        return ticket_view(ticket, tenant, audience)
+
+    def mine(
+        self, tenant_id: str, caller: Principal, *, limit: int, cursor: str | None
+    ) -> dict[str, Any]:
+        tenant = self.tenant(tenant_id)
+        page = self._tickets.list_by_reporter(
+            tenant.tenant_id, caller.subject, limit=limit, cursor=cursor
+        )
+        return {
+            "items": [ticket_view(t, tenant, Audience.REPORTER) for t in page.items],
+            "cursor": page.cursor,
+        }
+
+    def photo_uploaded(self, key: str, size: int | None = None) -> PhotoOutcome:
+        """An object landed in the uploads bucket. Safe to call any number of times per key."""
+        match = UPLOAD_KEY.match(key)
+        if match is None:
+            log.warning("upload key outside the scheme, ignored", extra={"key": key})
+            return PhotoOutcome.IGNORED
+        for _ in range(SAVE_ATTEMPTS):
+            ticket = self._tickets.get(match["tenant"], match["ticket"])
+            if ticket is None:
+                log.warning("upload for no known ticket, ignored", extra={"key": key})
+                return PhotoOutcome.IGNORED
+            if not ticket.receive_photo(key, at=self._clock.now(), size=size):
+                already = any(p.key == key for p in ticket.photos)
+                return PhotoOutcome.DUPLICATE if already else PhotoOutcome.IGNORED
+            try:
+                self._tickets.save(ticket)
+            except StaleWrite:
+                continue
+            log.info(
+                "photo received",
+                extra={"tenant": ticket.tenant, "ticket": ticket.ticket_id, "key": key},
+            )
+            return PhotoOutcome.ACCEPTED
+        raise StaleWrite(f"ticket for {key} kept changing; will be retried")
+
+
+def _plausible_id(ticket_id: str) -> bool:
+    return len(ticket_id) == 32 and all(c in "0123456789abcdef" for c in ticket_id)

@@ -1,0 +1,658 @@
+"""Deploy infra/template.yaml into moto, so tests and the local stack use production's resources.
+
+Works against moto's in-process mock (``moto.mock_aws()``) and against moto's server (boto3
+clients follow the ``AWS_ENDPOINT_URL`` environment variable). The template is the only source
+of truth; nothing here repeats a property value:
+
+1. Resources moto's CloudFormation cannot create (Cognito, SQS queue policies, S3 bucket
+   policies) are taken out of the template, together with the outputs that name them, and the
+   rest is created as a real moto CloudFormation stack.
+2. The taken-out resources are created through their service APIs from their own template
+   properties, with a small resolver for the intrinsics they use.
+3. Properties that moto's CloudFormation accepts but silently drops (most S3 bucket
+   configuration, DynamoDB TTL and point-in-time recovery) are applied through the service APIs.
+   A property of those resource types that is neither applied by moto nor here is an error, so a
+   template change cannot drift away from what moto runs.
+4. The template's outputs are returned, resolved.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+
+TEMPLATE_PATH: Path = Path(__file__).with_name("template.yaml")
+
+_STACK_TIMEOUT_S = 60.0
+
+
+class ProvisionError(RuntimeError):
+    """The template cannot be deployed into moto as it stands."""
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """PyYAML's safe loader plus CloudFormation's short-form intrinsics (``!Ref`` ...)."""
+
+
+# CloudFormation reads unquoted dates (2010-09-09) as strings, not timestamps.
+_TemplateLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_intrinsic(loader: _TemplateLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    else:  # pragma: no cover - PyYAML has no other node kinds
+        raise ProvisionError(f"unexpected YAML node for !{suffix}")
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "Condition":
+        return {"Condition": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        logical_id, _, attribute = value.partition(".")
+        return {"Fn::GetAtt": [logical_id, attribute]}
+    return {f"Fn::{suffix}": value}
+
+
+_TemplateLoader.add_multi_constructor("!", _construct_intrinsic)
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """Parse a CloudFormation YAML template into its JSON form (short forms become ``Fn::``)."""
+    with path.open(encoding="utf-8") as stream:
+        template = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise ProvisionError(f"{path} is not a CloudFormation template (no Resources)")
+    return template
+
+
+# --------------------------------------------------------------------------------------------
+# Resolving intrinsics
+
+
+@dataclass
+class _Resource:
+    type: str
+    ref: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+class _Context:
+    """What the resolver knows: pseudo-parameters, and every resource created so far."""
+
+    def __init__(self, session: boto3.session.Session, stack_name: str, stack_id: str) -> None:
+        self.session = session
+        region = session.region_name
+        if not region:
+            raise ProvisionError("the boto3 session has no region (set AWS_DEFAULT_REGION)")
+        self.region: str = region
+        self._clients: dict[str, Any] = {}
+        account_id: str = self.client("sts").get_caller_identity()["Account"]
+        self.partition: str = session.get_partition_for_region(region)
+        self.pseudo: dict[str, str] = {
+            "AWS::StackName": stack_name,
+            "AWS::StackId": stack_id,
+            "AWS::AccountId": account_id,
+            "AWS::Region": region,
+            "AWS::Partition": self.partition,
+        }
+        self.resources: dict[str, _Resource] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref":
+                return self._ref(argument)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = _getatt_parts(argument)
+                return self._getatt(logical_id, attribute)
+            if key == "Fn::Sub":
+                return self._sub(argument)
+            if key == "Fn::Join":
+                delimiter, items = argument
+                return str(delimiter).join(str(item) for item in self.resolve(items))
+            if key.startswith("Fn::") or key == "Condition":
+                raise ProvisionError(f"provision.py cannot resolve {key}: {argument!r}")
+        return {key: self.resolve(item) for key, item in value.items()}
+
+    def _ref(self, name: str) -> str:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.resources:
+            return self.resources[name].ref
+        raise ProvisionError(f"cannot resolve Ref {name}: not a known pseudo-parameter or resource")
+
+    def _getatt(self, logical_id: str, attribute: str) -> str:
+        resource = self.resources.get(logical_id)
+        if resource is None:
+            raise ProvisionError(
+                f"cannot resolve GetAtt {logical_id}.{attribute}: no such resource"
+            )
+        if attribute not in resource.attributes:
+            getter = _ATTRIBUTE_GETTERS.get(resource.type)
+            if getter is None:
+                raise ProvisionError(
+                    f"cannot resolve GetAtt {logical_id}.{attribute}: {resource.type} attributes "
+                    "are not supported by provision.py"
+                )
+            resource.attributes[attribute] = getter(self, resource.ref, attribute)
+        return resource.attributes[attribute]
+
+    def _sub(self, argument: Any) -> str:
+        if isinstance(argument, str):
+            text, variables = argument, {}
+        else:
+            text, raw_variables = argument
+            variables = {name: self.resolve(item) for name, item in raw_variables.items()}
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(variables[name])
+            if "." in name and name not in self.pseudo:
+                return self._getatt(*name.split(".", 1))
+            return self._ref(name)
+
+        return _SUB_VARIABLE.sub(replace, text)
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _getatt_parts(argument: Any) -> tuple[str, str]:
+    if isinstance(argument, str):
+        logical_id, _, attribute = argument.partition(".")
+        return logical_id, attribute
+    logical_id, attribute = argument
+    return str(logical_id), str(attribute)
+
+
+def _references(value: Any) -> set[str]:
+    """Logical ids and pseudo-parameters a template fragment refers to."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= _references(item)
+    elif isinstance(value, dict):
+        for key, argument in value.items():
+            if key == "Ref" and isinstance(argument, str):
+                found.add(argument)
+            elif key == "Fn::GetAtt":
+                found.add(_getatt_parts(argument)[0])
+            elif key == "Fn::Sub":
+                text, variables = (argument, {}) if isinstance(argument, str) else argument
+                for name in _SUB_VARIABLE.findall(text):
+                    if not name.startswith("!") and name not in variables:
+                        found.add(name if name.startswith("AWS::") else name.split(".", 1)[0])
+                found |= _references(variables)
+            else:
+                found |= _references(argument)
+    return found
+
+
+# GetAtt of resources moto's CloudFormation created; its stack API does not expose attributes.
+def _queue_attribute(context: _Context, url: str, attribute: str) -> str:
+    if attribute == "Arn":
+        attributes = context.client("sqs").get_queue_attributes(
+            QueueUrl=url, AttributeNames=["QueueArn"]
+        )["Attributes"]
+        return str(attributes["QueueArn"])
+    if attribute == "QueueName":
+        return url.rstrip("/").rsplit("/", 1)[-1]
+    if attribute == "QueueUrl":
+        return url
+    raise ProvisionError(f"GetAtt {attribute} of AWS::SQS::Queue is not supported")
+
+
+def _bucket_attribute(context: _Context, name: str, attribute: str) -> str:
+    if attribute == "Arn":
+        return f"arn:{context.partition}:s3:::{name}"
+    if attribute == "DomainName":
+        return f"{name}.s3.amazonaws.com"
+    if attribute == "RegionalDomainName":
+        return f"{name}.s3.{context.region}.amazonaws.com"
+    raise ProvisionError(f"GetAtt {attribute} of AWS::S3::Bucket is not supported")
+
+
+def _table_attribute(context: _Context, name: str, attribute: str) -> str:
+    table = context.client("dynamodb").describe_table(TableName=name)["Table"]
+    if attribute == "Arn":
+        return str(table["TableArn"])
+    if attribute == "StreamArn" and "LatestStreamArn" in table:
+        return str(table["LatestStreamArn"])
+    raise ProvisionError(f"GetAtt {attribute} of AWS::DynamoDB::Table is not supported")
+
+
+_ATTRIBUTE_GETTERS: dict[str, Callable[[_Context, str, str], str]] = {
+    "AWS::SQS::Queue": _queue_attribute,
+    "AWS::S3::Bucket": _bucket_attribute,
+    "AWS::DynamoDB::Table": _table_attribute,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Step 2: resources moto's CloudFormation cannot create
+
+
+def _rename(properties: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    return {names.get(key, key): value for key, value in properties.items()}
+
+
+def _create_user_pool(context: _Context, logical_id: str, properties: dict[str, Any]) -> _Resource:
+    idp = context.client("cognito-idp")
+    params = _rename(dict(properties), {"UserPoolName": "PoolName"})
+    # CreateUserPool has no EnabledMfas; CloudFormation sets it with SetUserPoolMfaConfig.
+    enabled_mfas: list[str] = params.pop("EnabledMfas", [])
+    pool = idp.create_user_pool(**params)["UserPool"]
+    if enabled_mfas:
+        mfa: dict[str, Any] = {"MfaConfiguration": params.get("MfaConfiguration", "OFF")}
+        for kind in enabled_mfas:
+            if kind == "SOFTWARE_TOKEN_MFA":
+                mfa["SoftwareTokenMfaConfiguration"] = {"Enabled": True}
+            elif kind == "SMS_MFA":
+                mfa["SmsMfaConfiguration"] = {"SmsConfiguration": params["SmsConfiguration"]}
+            else:
+                raise ProvisionError(f"{logical_id}: EnabledMfas {kind} is not supported")
+        idp.set_user_pool_mfa_config(UserPoolId=pool["Id"], **mfa)
+    provider_name = f"cognito-idp.{context.region}.amazonaws.com/{pool['Id']}"
+    return _Resource(
+        type="AWS::Cognito::UserPool",
+        ref=pool["Id"],
+        attributes={
+            "Arn": pool["Arn"],
+            "UserPoolId": pool["Id"],
+            "ProviderName": provider_name,
+            "ProviderURL": f"https://{provider_name}",
+        },
+    )
+
+
+def _create_user_pool_group(
+    context: _Context, logical_id: str, properties: dict[str, Any]
+) -> _Resource:
+    group = context.client("cognito-idp").create_group(**properties)["Group"]
+    return _Resource(type="AWS::Cognito::UserPoolGroup", ref=group["GroupName"])
+
+
+def _create_user_pool_client(
+    context: _Context, logical_id: str, properties: dict[str, Any]
+) -> _Resource:
+    client = context.client("cognito-idp").create_user_pool_client(**properties)["UserPoolClient"]
+    attributes = {"ClientId": client["ClientId"], "Name": client["ClientName"]}
+    if "ClientSecret" in client:
+        attributes["ClientSecret"] = client["ClientSecret"]
+    return _Resource(
+        type="AWS::Cognito::UserPoolClient", ref=client["ClientId"], attributes=attributes
+    )
+
+
+def _create_queue_policy(
+    context: _Context, logical_id: str, properties: dict[str, Any]
+) -> _Resource:
+    policy = json.dumps(properties["PolicyDocument"])
+    for queue_url in properties["Queues"]:
+        context.client("sqs").set_queue_attributes(
+            QueueUrl=queue_url, Attributes={"Policy": policy}
+        )
+    return _Resource(
+        type="AWS::SQS::QueuePolicy", ref=f"{context.pseudo['AWS::StackName']}-{logical_id}"
+    )
+
+
+def _create_bucket_policy(
+    context: _Context, logical_id: str, properties: dict[str, Any]
+) -> _Resource:
+    context.client("s3").put_bucket_policy(
+        Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"])
+    )
+    return _Resource(type="AWS::S3::BucketPolicy", ref=properties["Bucket"])
+
+
+# Resource types moto 5's CloudFormation has no model for (it skips them with a warning).
+API_CREATED_TYPES: dict[str, Callable[[_Context, str, dict[str, Any]], _Resource]] = {
+    "AWS::Cognito::UserPool": _create_user_pool,
+    "AWS::Cognito::UserPoolGroup": _create_user_pool_group,
+    "AWS::Cognito::UserPoolClient": _create_user_pool_client,
+    "AWS::SQS::QueuePolicy": _create_queue_policy,
+    "AWS::S3::BucketPolicy": _create_bucket_policy,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Step 3: properties moto's CloudFormation accepts and drops
+
+
+def _translate(item: dict[str, Any], names: dict[str, str], where: str) -> dict[str, Any]:
+    unknown = set(item) - set(names)
+    if unknown:
+        raise ProvisionError(f"{where}: provision.py cannot apply {sorted(unknown)} to moto")
+    return {names[key]: value for key, value in item.items()}
+
+
+_LIFECYCLE_RULE_NAMES = {
+    "Id": "ID",
+    "Status": "Status",
+    "AbortIncompleteMultipartUpload": "AbortIncompleteMultipartUpload",
+    "NoncurrentVersionExpiration": "NoncurrentVersionExpiration",
+    "Transitions": "Transitions",
+    "NoncurrentVersionTransitions": "NoncurrentVersionTransitions",
+    "Prefix": "Prefix",
+    "ExpirationInDays": "ExpirationInDays",
+    "ExpiredObjectDeleteMarker": "ExpiredObjectDeleteMarker",
+}
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    api = _translate(rule, _LIFECYCLE_RULE_NAMES, "LifecycleConfiguration.Rules")
+    api["Filter"] = {"Prefix": api.pop("Prefix", "")}
+    expiration = {}
+    if "ExpirationInDays" in api:
+        expiration["Days"] = api.pop("ExpirationInDays")
+    if "ExpiredObjectDeleteMarker" in api:
+        expiration["ExpiredObjectDeleteMarker"] = api.pop("ExpiredObjectDeleteMarker")
+    if expiration:
+        api["Expiration"] = expiration
+    if "Transitions" in api:
+        api["Transitions"] = [
+            _translate(
+                transition,
+                {"StorageClass": "StorageClass", "TransitionInDays": "Days"},
+                "LifecycleConfiguration.Rules.Transitions",
+            )
+            for transition in api["Transitions"]
+        ]
+    if "NoncurrentVersionTransitions" in api:
+        api["NoncurrentVersionTransitions"] = [
+            _translate(
+                transition,
+                {
+                    "StorageClass": "StorageClass",
+                    "TransitionInDays": "NoncurrentDays",
+                    "NewerNoncurrentVersions": "NewerNoncurrentVersions",
+                },
+                "LifecycleConfiguration.Rules.NoncurrentVersionTransitions",
+            )
+            for transition in api["NoncurrentVersionTransitions"]
+        ]
+    return api
+
+
+def _put_lifecycle(s3: Any, bucket: str, value: dict[str, Any]) -> None:
+    rules = [_lifecycle_rule(rule) for rule in value["Rules"]]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+
+
+def _put_cors(s3: Any, bucket: str, value: dict[str, Any]) -> None:
+    names = {
+        "Id": "ID",
+        "AllowedHeaders": "AllowedHeaders",
+        "AllowedMethods": "AllowedMethods",
+        "AllowedOrigins": "AllowedOrigins",
+        "ExposedHeaders": "ExposeHeaders",
+        "MaxAge": "MaxAgeSeconds",
+    }
+    rules = [_translate(rule, names, "CorsConfiguration.CorsRules") for rule in value["CorsRules"]]
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+
+
+# CloudFormation's list name, and its destination key -> the API's.
+_NOTIFICATION_KINDS = {
+    "QueueConfigurations": ("Queue", "QueueArn"),
+    "TopicConfigurations": ("Topic", "TopicArn"),
+    "LambdaConfigurations": ("Function", "LambdaFunctionArn"),
+}
+
+
+def _put_notifications(s3: Any, bucket: str, value: dict[str, Any]) -> None:
+    unknown = set(value) - set(_NOTIFICATION_KINDS)
+    if unknown:
+        raise ProvisionError(f"NotificationConfiguration: cannot apply {sorted(unknown)}")
+    api: dict[str, Any] = {}
+    for kind, entries in value.items():
+        destination, api_destination = _NOTIFICATION_KINDS[kind]
+        api[kind] = []
+        for entry in entries:
+            item = _translate(
+                entry,
+                {"Event": "Event", "Filter": "Filter", destination: api_destination},
+                f"NotificationConfiguration.{kind}",
+            )
+            item["Events"] = [item.pop("Event")]
+            if "Filter" in item:
+                rules = item.pop("Filter")["S3Key"]["Rules"]
+                item["Filter"] = {"Key": {"FilterRules": rules}}
+            api[kind].append(item)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=api)
+
+
+_BUCKET_APPLIERS: dict[str, Callable[[Any, str, Any], None]] = {
+    "PublicAccessBlockConfiguration": lambda s3, bucket, value: s3.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration=value
+    ),
+    "OwnershipControls": lambda s3, bucket, value: s3.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls=value
+    ),
+    "VersioningConfiguration": lambda s3, bucket, value: s3.put_bucket_versioning(
+        Bucket=bucket, VersioningConfiguration=value
+    ),
+    "LifecycleConfiguration": _put_lifecycle,
+    "CorsConfiguration": _put_cors,
+    "NotificationConfiguration": _put_notifications,
+}
+# What moto's FakeBucket.create_from_cloudformation_json applies itself.
+_BUCKET_APPLIED_BY_MOTO = {"BucketName", "BucketEncryption", "Tags"}
+
+
+def _complete_bucket(context: _Context, bucket: str, properties: dict[str, Any]) -> None:
+    s3 = context.client("s3")
+    for name, value in properties.items():
+        if name in _BUCKET_APPLIED_BY_MOTO:
+            continue
+        applier = _BUCKET_APPLIERS.get(name)
+        if applier is None:
+            raise ProvisionError(
+                f"moto's CloudFormation drops AWS::S3::Bucket property {name} and provision.py "
+                "does not apply it"
+            )
+        applier(s3, bucket, context.resolve(value))
+
+
+def _complete_table(context: _Context, table: str, properties: dict[str, Any]) -> None:
+    dynamodb = context.client("dynamodb")
+    for name, value in properties.items():
+        if name in _TABLE_APPLIED_BY_MOTO:
+            continue
+        if name == "TimeToLiveSpecification":
+            dynamodb.update_time_to_live(
+                TableName=table, TimeToLiveSpecification=context.resolve(value)
+            )
+        elif name == "PointInTimeRecoverySpecification":
+            dynamodb.update_continuous_backups(
+                TableName=table,
+                PointInTimeRecoverySpecification=context.resolve(value),
+            )
+        else:
+            raise ProvisionError(
+                f"moto's CloudFormation drops AWS::DynamoDB::Table property {name} and "
+                "provision.py does not apply it"
+            )
+
+
+# What moto's Table.create_from_cloudformation_json applies itself.
+_TABLE_APPLIED_BY_MOTO = {
+    "TableName",
+    "KeySchema",
+    "AttributeDefinitions",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "ProvisionedThroughput",
+    "StreamSpecification",
+    "Tags",
+    "DeletionProtectionEnabled",
+    "SSESpecification",
+    "WarmThroughput",
+    "BillingMode",
+}
+
+_COMPLETERS: dict[str, Callable[[_Context, str, dict[str, Any]], None]] = {
+    "AWS::S3::Bucket": _complete_bucket,
+    "AWS::DynamoDB::Table": _complete_table,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Orchestration
+
+
+def _moto_template(template: dict[str, Any], api_created: set[str]) -> dict[str, Any]:
+    """The template without the resources (and outputs naming them) moto cannot create."""
+    resources: dict[str, Any] = {}
+    for logical_id, resource in template["Resources"].items():
+        if logical_id in api_created:
+            continue
+        blocked = _references(resource.get("Properties", {})) & api_created
+        if blocked:
+            raise ProvisionError(
+                f"{logical_id} refers to {sorted(blocked)}, which moto's CloudFormation cannot "
+                "create; provision.py only creates those after the stack"
+            )
+        resource = dict(resource)
+        depends_on = resource.pop("DependsOn", [])
+        # Ordering against an API-created resource cannot be expressed to moto; those are created
+        # after the stack, and moto checks neither queue policies nor bucket policies.
+        kept = [
+            name
+            for name in ([depends_on] if isinstance(depends_on, str) else depends_on)
+            if name not in api_created
+        ]
+        if kept:
+            resource["DependsOn"] = kept
+        resources[logical_id] = resource
+    outputs = {
+        name: output
+        for name, output in template.get("Outputs", {}).items()
+        if not _references(output) & api_created
+    }
+    moto_template = {key: value for key, value in template.items() if key != "Outputs"}
+    moto_template["Resources"] = resources
+    if outputs:
+        moto_template["Outputs"] = outputs
+    return moto_template
+
+
+def _creation_order(resources: dict[str, Any], logical_ids: set[str]) -> list[str]:
+    """``logical_ids`` sorted so that each comes after the resources it refers to or depends on."""
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(logical_id: str) -> None:
+        if logical_id in ordered:
+            return
+        if logical_id in visiting:
+            raise ProvisionError(f"circular dependency through {logical_id}")
+        visiting.add(logical_id)
+        resource = resources[logical_id]
+        depends_on = resource.get("DependsOn", [])
+        needs = _references(resource.get("Properties", {})) | set(
+            [depends_on] if isinstance(depends_on, str) else depends_on
+        )
+        for other in sorted(needs & logical_ids):
+            visit(other)
+        visiting.discard(logical_id)
+        ordered.append(logical_id)
+
+    for logical_id in sorted(logical_ids):
+        visit(logical_id)
+    return ordered
+
+
+def _wait_for_stack(cloudformation: Any, stack_name: str) -> dict[str, Any]:
+    deadline = time.monotonic() + _STACK_TIMEOUT_S
+    while True:
+        stack: dict[str, Any] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status == "CREATE_COMPLETE":
+            return stack
+        if not status.endswith("_IN_PROGRESS"):
+            events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
+            reasons = [
+                f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason')}"
+                for event in events
+                if event.get("ResourceStatusReason")
+            ]
+            raise ProvisionError(f"stack {stack_name} ended in {status}: {reasons}")
+        if time.monotonic() > deadline:
+            raise ProvisionError(f"stack {stack_name} still {status} after {_STACK_TIMEOUT_S}s")
+        time.sleep(0.2)
+
+
+def provision(
+    session: boto3.session.Session, stack_name: str, template_path: Path = TEMPLATE_PATH
+) -> dict[str, str]:
+    """Create stack ``stack_name`` from the template in moto and return its outputs by name."""
+    template = load_template(template_path)
+    resources: dict[str, Any] = template["Resources"]
+    api_created = {
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"] in API_CREATED_TYPES
+    }
+
+    cloudformation = session.client("cloudformation")
+    cloudformation.create_stack(
+        StackName=stack_name, TemplateBody=json.dumps(_moto_template(template, api_created))
+    )
+    stack = _wait_for_stack(cloudformation, stack_name)
+
+    context = _Context(session, stack_name, stack["StackId"])
+    for summary in cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]:
+        context.resources[summary["LogicalResourceId"]] = _Resource(
+            type=summary["ResourceType"], ref=summary["PhysicalResourceId"]
+        )
+
+    for logical_id in _creation_order(resources, api_created):
+        resource = resources[logical_id]
+        create = API_CREATED_TYPES[resource["Type"]]
+        properties = context.resolve(resource.get("Properties", {}))
+        context.resources[logical_id] = create(context, logical_id, properties)
+
+    for logical_id, resource in resources.items():
+        complete = _COMPLETERS.get(resource["Type"])
+        if complete is not None and logical_id not in api_created:
+            complete(context, context.resources[logical_id].ref, resource.get("Properties", {}))
+
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+    for name, output in template.get("Outputs", {}).items():
+        if name not in outputs:
+            outputs[name] = str(context.resolve(output["Value"]))
+    return outputs
