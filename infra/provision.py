@@ -8,7 +8,9 @@ of truth; nothing here repeats a property value:
    policies) are taken out of the template, together with the outputs that name them, and the
    rest is created as a real moto CloudFormation stack.
 2. The taken-out resources are created through their service APIs from their own template
-   properties, with a small resolver for the intrinsics they use.
+   properties, with a small resolver for the intrinsics they use. One deliberate gap: bucket
+   policy statements that deny under a condition are left out, because moto would deny every
+   request with them (see ``moto_enforceable_policy``).
 3. Properties that moto's CloudFormation accepts but silently drops (most S3 bucket
    configuration, DynamoDB TTL and point-in-time recovery) are applied through the service APIs.
    A property of those resource types that is neither applied by moto nor here is an error, so a
@@ -19,6 +21,7 @@ of truth; nothing here repeats a property value:
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -33,6 +36,8 @@ TEMPLATE_PATH: Path = Path(__file__).with_name("template.yaml")
 
 _STACK_TIMEOUT_S = 60.0
 
+_log = logging.getLogger(__name__)
+
 
 class ProvisionError(RuntimeError):
     """The template cannot be deployed into moto as it stands."""
@@ -42,8 +47,9 @@ class ProvisionError(RuntimeError):
 # Loading
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """PyYAML's safe loader plus CloudFormation's short-form intrinsics (``!Ref`` ...)."""
+# PyYAML's safe loader plus CloudFormation's short-form intrinsics (!Ref ...). Built with type()
+# because PyYAML has no type stubs in this environment, and mypy refuses a subclass of Any.
+_TemplateLoader: Any = type("_TemplateLoader", (yaml.SafeLoader,), {})
 
 
 # CloudFormation reads unquoted dates (2010-09-09) as strings, not timestamps.
@@ -53,7 +59,7 @@ _TemplateLoader.yaml_implicit_resolvers = {
 }
 
 
-def _construct_intrinsic(loader: _TemplateLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+def _construct_intrinsic(loader: Any, suffix: str, node: Any) -> dict[str, Any]:
     value: Any
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
@@ -332,10 +338,34 @@ def _create_queue_policy(
 def _create_bucket_policy(
     context: _Context, logical_id: str, properties: dict[str, Any]
 ) -> _Resource:
-    context.client("s3").put_bucket_policy(
-        Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"])
-    )
+    document = moto_enforceable_policy(properties["PolicyDocument"])
+    if document["Statement"]:
+        context.client("s3").put_bucket_policy(
+            Bucket=properties["Bucket"], Policy=json.dumps(document)
+        )
     return _Resource(type="AWS::S3::BucketPolicy", ref=properties["Bucket"])
+
+
+def moto_enforceable_policy(document: dict[str, Any]) -> dict[str, Any]:
+    """A bucket policy without the statements moto 5 would enforce wrongly.
+
+    Moto enforces bucket policies on object requests but evaluates their conditions without any
+    request context (aws:SecureTransport, aws:SourceIp ...), so every condition holds: a
+    conditional Deny, such as "deny when not over TLS", denies every request. Those statements
+    are left out in moto; AWS applies the template's full policy.
+    """
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    kept = [
+        statement
+        for statement in statements
+        if not (statement.get("Effect") == "Deny" and statement.get("Condition"))
+    ]
+    for statement in statements:
+        if statement not in kept:
+            _log.info("moto: bucket policy statement %s left out", statement.get("Sid", statement))
+    return {**document, "Statement": kept}
 
 
 # Resource types moto 5's CloudFormation has no model for (it skips them with a warning).

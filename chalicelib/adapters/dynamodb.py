@@ -170,7 +170,7 @@ def _plain(raw: Any) -> Any:
 
 def ticket_to_model(ticket: Ticket) -> TicketModel:
     pending = ticket.pending_upload
-    return TicketModel(
+    item = TicketModel(
         pk=f"{ticket.tenant}#{ticket.ticket_id}",
         tenant=ticket.tenant,
         ticket_id=ticket.ticket_id,
@@ -231,8 +231,10 @@ def ticket_to_model(ticket: Ticket) -> TicketModel:
             if ticket.rejection
             else None
         ),
-        version=ticket.version,
     )
+    if ticket.version is not None:
+        item.version = ticket.version
+    return item
 
 
 def ticket_from_model(item: TicketModel) -> Ticket:
@@ -318,7 +320,6 @@ def _decode_cursor(cursor: str | None, expected: set[str]) -> dict[str, Any] | N
 class DynamoTicketRepository:
     def add(self, ticket: Ticket) -> None:
         item = ticket_to_model(ticket)
-        item.version = None
         try:
             item.save(condition=TicketModel.pk.does_not_exist())
         except PutError as exc:

@@ -1,0 +1,1 @@
+"""The embedded local stack: moto's server, the production template, the app, its events."""

@@ -1,0 +1,490 @@
+"""Start everything on loopback in one process: moto, the template's resources, the app, events.
+
+moto server (S3, SQS, DynamoDB, SNS, Cognito, CloudFormation)   127.0.0.1:8002 by default
+the API, served by Chalice's local server                       127.0.0.1:8000
+the control endpoint (clock, schedules, health)                 127.0.0.1:8001
+a poller that feeds photo-queue messages to the Lambda handler
+a scheduler that runs the app's @app.schedule functions on the (shiftable) clock
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "ap-southeast-3"
+STACK_NAME = "cepat-respon-local"
+LOCAL_DIR = ROOT / ".local"
+TENANTS_DIR = ROOT / "tenants"
+
+log = logging.getLogger("cepat-respon.local")
+
+
+@dataclass
+class Ports:
+    api: int = 8000
+    control: int = 8001
+    moto: int = 8002
+
+
+@dataclass
+class ScheduleJob:
+    name: str
+    handler: Any
+    every: timedelta | None
+    last_run: Any = None
+    runs: int = 0
+
+
+@dataclass
+class LocalStack:
+    host: str = "127.0.0.1"
+    ports: Ports = field(default_factory=Ports)
+    quiet: bool = False
+    outputs: dict[str, str] = field(default_factory=dict)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _servers: list[Any] = field(default_factory=list)
+    _moto: Any = None
+    _clock: Any = None
+    _app_module: ModuleType | None = None
+    _jobs: dict[str, ScheduleJob] = field(default_factory=dict)
+    _jobs_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- start ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._start_moto()
+        self._provision()
+        self._configure_app()
+        self._load_tenants()
+        self._create_users()
+        self._start_api()
+        self._start_control()
+        self._start_photo_poller()
+        self._start_scheduler()
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.ports.moto, verbose=False)
+        self._moto.start()
+        self.ports.moto = self._moto.get_host_and_port()[1]
+        moto_url = f"http://{self.host}:{self.ports.moto}"
+        # Every boto3/PynamoDB client in this process, the app's included, talks to moto.
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ENDPOINT_URL": moto_url,
+            }
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+
+    def _provision(self) -> None:
+        import boto3
+
+        from infra.provision import provision
+
+        self.outputs = provision(boto3.Session(region_name=REGION), STACK_NAME)
+
+    def _configure_app(self) -> None:
+        out = self.outputs
+        moto_url = os.environ["AWS_ENDPOINT_URL"]
+        os.environ.update(
+            {
+                "TICKETS_TABLE": out["TicketsTableName"],
+                "TENANTS_TABLE": out["TenantsTableName"],
+                "UPLOADS_BUCKET": out["UploadsBucketName"],
+                "USER_POOL_ID": out["UserPoolId"],
+                "USER_POOL_CLIENT_ID": out["UserPoolClientId"],
+                "PHOTO_QUEUE_NAME": out["PhotoQueueUrl"].rsplit("/", 1)[-1],
+                # On AWS the JWKS lives at the issuer; moto serves the same document locally.
+                "COGNITO_JWKS_URL": f"{moto_url}/{out['UserPoolId']}/.well-known/jwks.json",
+            }
+        )
+        from chalicelib import bootstrap
+        from chalicelib.clock import ShiftableClock
+
+        self._clock = ShiftableClock()
+        bootstrap.use_clock(self._clock)
+        sys.path.insert(0, str(ROOT))
+        self._app_module = importlib.import_module("app")
+
+    def _load_tenants(self) -> None:
+        from chalicelib import bootstrap
+        from chalicelib.admin import load_bundles
+
+        folders = sorted(p for p in TENANTS_DIR.iterdir() if (p / "tenant.json").exists())
+        load_bundles(folders, bootstrap.services().tenants)
+
+    def _create_users(self) -> None:
+        import boto3
+
+        from infra.local.demo_users import create_demo_users
+
+        cognito = boto3.client("cognito-idp", region_name=REGION)
+        self.users = create_demo_users(
+            cognito, self.outputs["UserPoolId"], self.outputs["UserPoolClientId"]
+        )
+        LOCAL_DIR.mkdir(exist_ok=True)
+        document = {
+            "api_url": self.api_url,
+            "control_url": self.control_url,
+            "aws_endpoint_url": os.environ["AWS_ENDPOINT_URL"],
+            "region": REGION,
+            "user_pool_id": self.outputs["UserPoolId"],
+            "user_pool_client_id": self.outputs["UserPoolClientId"],
+            "users": self.users,
+        }
+        target = LOCAL_DIR / "demo-users.json"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(target)
+
+    def _start_api(self) -> None:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        assert self._app_module is not None
+        app = self._app_module.app
+        config = Config.create(
+            chalice_app=app,
+            chalice_stage="local",
+            function_name="api_handler",
+            lambda_timeout=30,
+            lambda_memory_size=512,
+        )
+        server = create_local_server(app, config, self.host, self.ports.api)
+        self.ports.api = server.server.server_address[1]
+        self._servers.append(server.server)
+        self._spawn("api", server.serve_forever)
+
+    def _start_control(self) -> None:
+        handler = type("Handler", (ControlHandler,), {"stack": self})
+        server = ThreadingHTTPServer((self.host, self.ports.control), handler)
+        server.daemon_threads = True
+        self.ports.control = server.server_address[1]
+        self._servers.append(server)
+        self._spawn("control", server.serve_forever)
+
+    def _start_photo_poller(self) -> None:
+        self._spawn("photo-poller", self._poll_photo_queue)
+
+    def _start_scheduler(self) -> None:
+        from chalice.app import Rate, ScheduledEventConfig
+
+        assert self._app_module is not None
+        app = self._app_module.app
+        for source in app.event_sources:
+            if not isinstance(source, ScheduledEventConfig):
+                continue
+            expr = source.schedule_expression
+            every = None
+            if isinstance(expr, Rate):
+                unit = {"MINUTES": 60, "HOURS": 3600, "DAYS": 86400}[expr.unit.upper()]
+                every = timedelta(seconds=expr.value * unit)
+            handler = getattr(self._app_module, source.handler_string.split(".")[-1])
+            self._jobs[source.name] = ScheduleJob(source.name, handler, every, self._clock.now())
+        self._spawn("scheduler", self._run_schedules)
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # --- running ----------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.ports.api}"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://{self.host}:{self.ports.control}"
+
+    def _poll_photo_queue(self) -> None:
+        """Deliver photo-queue messages to the Lambda handler as Lambda's SQS poller does."""
+        import boto3
+
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = self.outputs["PhotoQueueUrl"]
+        queue_arn = self.outputs["PhotoQueueArn"]
+        assert self._app_module is not None
+        handler = self._app_module.on_photo_uploaded
+        while not self._stop.is_set():
+            try:
+                response = sqs.receive_message(
+                    QueueUrl=queue_url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=1,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("photo queue: receive failed")
+                time.sleep(1)
+                continue
+            messages = response.get("Messages", [])
+            if not messages:
+                continue
+            event = {"Records": [_sqs_record(m, queue_arn) for m in messages]}
+            try:
+                result = handler(event, _lambda_context("photo_queue"))
+            except Exception:
+                # A raised error fails the whole batch on Lambda too: nothing is deleted.
+                log.exception("photo queue: handler failed; messages return after the timeout")
+                continue
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                sqs.delete_message_batch(
+                    QueueUrl=queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(done)
+                    ],
+                )
+
+    def _run_schedules(self) -> None:
+        while not self._stop.wait(0.5):
+            now = self._clock.now()
+            for job in list(self._jobs.values()):
+                if job.every is not None and now - job.last_run >= job.every:
+                    try:
+                        self.run_schedule(job.name)
+                    except Exception:
+                        log.exception("schedule %s failed", job.name)
+
+    def run_schedule(self, name: str) -> Any:
+        job = self._jobs[name]
+        with self._jobs_lock:
+            now = self._clock.now()
+            event = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "123456789012",
+                "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": REGION,
+                "resources": [f"arn:aws:events:{REGION}:123456789012:rule/{name}"],
+                "detail": {},
+            }
+            result = job.handler(event, _lambda_context(name))
+            job.last_run = now
+            job.runs += 1
+            return result
+
+    def advance_clock(self, delta: timedelta) -> Any:
+        return self._clock.advance(delta)
+
+    # --- stop -------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._moto is not None:
+            self._moto.stop()
+
+
+def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+def _lambda_context(function_name: str) -> Any:
+    deadline = time.monotonic() + 60
+    return SimpleNamespace(
+        function_name=function_name,
+        function_version="$LATEST",
+        aws_request_id=str(uuid.uuid4()),
+        memory_limit_in_mb=512,
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{function_name}",
+        get_remaining_time_in_millis=lambda: int((deadline - time.monotonic()) * 1000),
+    )
+
+
+class ControlHandler(BaseHTTPRequestHandler):
+    """Loopback-only control endpoint; never part of the app or its package."""
+
+    stack: LocalStack
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("control: " + format, *args)
+
+    def _send(self, status: int, body: Any) -> None:
+        data = json.dumps(body, default=str).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _json(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 65536:
+            raise ValueError("body too large")
+        raw = self.rfile.read(length) if length else b"{}"
+        return json.loads(raw or b"{}")
+
+    def do_GET(self) -> None:
+        if self.path == "/health":
+            clock = self.stack._clock
+            self._send(
+                200,
+                {
+                    "status": "ok",
+                    "api_url": self.stack.api_url,
+                    "now": clock.now().isoformat(),
+                    "clock_offset_seconds": clock.offset.total_seconds(),
+                    "schedules": sorted(self.stack._jobs),
+                },
+            )
+        else:
+            self._send(404, {"error": {"code": "not_found", "message": self.path}})
+
+    def do_POST(self) -> None:
+        try:
+            body = self._json()
+        except ValueError as exc:
+            self._send(400, {"error": {"code": "malformed_request", "message": str(exc)}})
+            return
+        if self.path == "/clock/advance":
+            self._advance(body)
+        elif self.path.startswith("/schedules/") and self.path.endswith("/run"):
+            name = self.path.removeprefix("/schedules/").removesuffix("/run")
+            if name not in self.stack._jobs:
+                known = ", ".join(sorted(self.stack._jobs)) or "none"
+                self._send(
+                    404,
+                    {"error": {"code": "unknown_schedule", "message": f"known: {known}"}},
+                )
+                return
+            result = self.stack.run_schedule(name)
+            self._send(200, {"schedule": name, "result": result})
+        else:
+            self._send(404, {"error": {"code": "not_found", "message": self.path}})
+
+    def _advance(self, body: Any) -> None:
+        if not isinstance(body, dict) or set(body) - {"days", "hours"} or not body:
+            self._send(
+                400,
+                {
+                    "error": {
+                        "code": "validation_error",
+                        "message": 'send {"days": N} or {"hours": N}',
+                    }
+                },
+            )
+            return
+        values = [body.get("days", 0), body.get("hours", 0)]
+        if any(isinstance(v, bool) or not isinstance(v, int | float) or v < 0 for v in values):
+            self._send(
+                400,
+                {"error": {"code": "validation_error", "message": "days/hours must be >= 0"}},
+            )
+            return
+        now = self.stack.advance_clock(timedelta(days=values[0], hours=values[1]))
+        self._send(
+            200,
+            {"now": now.isoformat(), "offset_seconds": self.stack._clock.offset.total_seconds()},
+        )
+
+
+def _banner(stack: LocalStack) -> str:
+    users = {u["username"]: u for u in stack.users}
+    citizen = users["warga1.jakarta"]
+    return f"""
+Cepat Respon local stack is up.
+
+  API               {stack.api_url}        (try: curl {stack.api_url}/v1/tenants)
+  control endpoint  {stack.control_url}        (POST /clock/advance, POST /schedules/NAME/run, GET /health)
+  AWS (moto)        {os.environ["AWS_ENDPOINT_URL"]}        (region {REGION}, any credentials)
+
+Demo users, passwords and ID tokens (valid 1 hour): {LOCAL_DIR / "demo-users.json"}
+  {", ".join(sorted(users))}
+
+File a report as {citizen["username"]}:
+  TOKEN=$(.venv/bin/python -m infra.local.token {citizen["username"]})
+  curl -s -X POST {stack.api_url}/v1/jakarta/reports \\
+       -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+       -d '{{"category":"sampah","description":"Sampah menumpuk","location":{{"lat":-6.1754,"lon":106.8272}}}}'
+
+Ctrl-C stops everything.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("CR_API_PORT", 8000)))
+    parser.add_argument(
+        "--control-port", type=int, default=int(os.environ.get("CR_CONTROL_PORT", 8001))
+    )
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("CR_MOTO_PORT", 8002)))
+    args = parser.parse_args(argv)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("the local stack listens on loopback only")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    stack = LocalStack(
+        host=args.host,
+        ports=Ports(api=args.api_port, control=args.control_port, moto=args.moto_port),
+    )
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    started = time.monotonic()
+    try:
+        stack.start()
+        print(_banner(stack), flush=True)
+        log.info("ready in %.1f s", time.monotonic() - started)
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"error: {exc} (is another local stack running? see --api-port)", file=sys.stderr)
+        stack.stop()
+        return 1
+    finally:
+        if stack._stop.is_set() is False:
+            print("stopping...", flush=True)
+            stack.stop()
+    return 0
