@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "ap-southeast-3"
 STACK_NAME = "cepat-respon-local"
-LOCAL_DIR = ROOT / ".local"
+LOCAL_DIR = Path(os.environ.get("CR_LOCAL_DIR") or ROOT / ".local")
 TENANTS_DIR = ROOT / "tenants"
 
 log = logging.getLogger("cepat-respon.local")
@@ -223,49 +223,21 @@ class LocalStack:
         return f"http://{self.host}:{self.ports.control}"
 
     def _poll_photo_queue(self) -> None:
-        """Deliver photo-queue messages to the Lambda handler as Lambda's SQS poller does."""
         import boto3
 
         sqs = boto3.client("sqs", region_name=REGION)
-        queue_url = self.outputs["PhotoQueueUrl"]
-        queue_arn = self.outputs["PhotoQueueArn"]
         assert self._app_module is not None
         handler = self._app_module.on_photo_uploaded
         while not self._stop.is_set():
             try:
-                response = sqs.receive_message(
-                    QueueUrl=queue_url,
-                    MaxNumberOfMessages=10,
-                    WaitTimeSeconds=1,
-                    MessageSystemAttributeNames=["All"],
-                    MessageAttributeNames=["All"],
+                deliver_sqs_batch(
+                    sqs, self.outputs["PhotoQueueUrl"], self.outputs["PhotoQueueArn"], handler
                 )
             except Exception:
                 if self._stop.is_set():
                     return
-                log.exception("photo queue: receive failed")
+                log.exception("photo queue: delivery failed")
                 time.sleep(1)
-                continue
-            messages = response.get("Messages", [])
-            if not messages:
-                continue
-            event = {"Records": [_sqs_record(m, queue_arn) for m in messages]}
-            try:
-                result = handler(event, _lambda_context("photo_queue"))
-            except Exception:
-                # A raised error fails the whole batch on Lambda too: nothing is deleted.
-                log.exception("photo queue: handler failed; messages return after the timeout")
-                continue
-            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
-            done = [m for m in messages if m["MessageId"] not in failed]
-            if done:
-                sqs.delete_message_batch(
-                    QueueUrl=queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                        for i, m in enumerate(done)
-                    ],
-                )
 
     def _run_schedules(self) -> None:
         while not self._stop.wait(0.5):
@@ -311,6 +283,50 @@ class LocalStack:
             thread.join(timeout=5)
         if self._moto is not None:
             self._moto.stop()
+
+
+def deliver_sqs_batch(
+    sqs: Any,
+    queue_url: str,
+    queue_arn: str,
+    handler: Any,
+    *,
+    wait_seconds: int = 1,
+    visibility_timeout: int | None = None,
+) -> dict[str, int]:
+    """One round of what Lambda's SQS poller does: receive, invoke, delete what succeeded.
+
+    Messages the handler reports in batchItemFailures (or all of them, if it raises) stay on the
+    queue, come back after the visibility timeout and go to the DLQ after maxReceiveCount.
+    """
+    receive: dict[str, Any] = {
+        "QueueUrl": queue_url,
+        "MaxNumberOfMessages": 10,
+        "WaitTimeSeconds": wait_seconds,
+        "MessageSystemAttributeNames": ["All"],
+        "MessageAttributeNames": ["All"],
+    }
+    if visibility_timeout is not None:
+        receive["VisibilityTimeout"] = visibility_timeout
+    messages = sqs.receive_message(**receive).get("Messages", [])
+    if not messages:
+        return {"received": 0, "deleted": 0}
+    event = {"Records": [_sqs_record(m, queue_arn) for m in messages]}
+    try:
+        result = handler(event, _lambda_context("photo_queue"))
+    except Exception:
+        log.exception("photo queue: handler failed; the batch returns after the timeout")
+        return {"received": len(messages), "deleted": 0}
+    failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+    done = [m for m in messages if m["MessageId"] not in failed]
+    if done:
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+            ],
+        )
+    return {"received": len(messages), "deleted": len(done)}
 
 
 def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:

@@ -1,0 +1,77 @@
+"""One moto server per test session, with infra/template.yaml deployed into it.
+
+Clients get the endpoint explicitly (never through AWS_ENDPOINT_URL), so tests that use moto's
+in-process mock elsewhere in the session are not redirected to this server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from chalicelib import bootstrap
+from chalicelib.config import Settings
+from infra.provision import provision
+from tests.fakes import FixedClock
+
+REGION = "ap-southeast-3"
+
+
+@dataclass(frozen=True)
+class AwsStack:
+    endpoint: str
+    outputs: dict[str, str]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
+
+    def settings(self) -> Settings:
+        return Settings(
+            region=REGION,
+            tickets_table=self.outputs["TicketsTableName"],
+            tenants_table=self.outputs["TenantsTableName"],
+            uploads_bucket=self.outputs["UploadsBucketName"],
+            user_pool_id=self.outputs["UserPoolId"],
+            user_pool_client_id=self.outputs["UserPoolClientId"],
+            endpoint_url=self.endpoint,
+            jwks_url=f"{self.endpoint}/{self.outputs['UserPoolId']}/.well-known/jwks.json",
+        )
+
+
+@pytest.fixture(scope="session")
+def aws_stack() -> Iterator[AwsStack]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    previous = os.environ.get("AWS_ENDPOINT_URL")
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    try:
+        outputs = provision(boto3.Session(region_name=REGION), "cepat-respon-test")
+    finally:
+        if previous is None:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+        else:
+            os.environ["AWS_ENDPOINT_URL"] = previous
+    yield AwsStack(endpoint=endpoint, outputs=outputs)
+    server.stop()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def real_services(aws_stack: AwsStack, clock: FixedClock) -> Iterator[bootstrap.Services]:
+    """The production wiring (bootstrap.build) against the template's resources in moto."""
+    services = bootstrap.build(aws_stack.settings(), clock)
+    bootstrap.override(services)
+    yield services
+    bootstrap.override(None)

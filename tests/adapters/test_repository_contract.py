@@ -1,0 +1,242 @@
+"""One contract, two implementations: the fake used by use-case tests and DynamoDB under moto."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.adapters import dynamodb
+from chalicelib.domain.errors import InvalidRequest, StaleWrite
+from chalicelib.domain.ports import TenantDirectory, TicketRepository
+from chalicelib.domain.tenants import parse_tenant
+from chalicelib.domain.tickets import (
+    Channel,
+    Location,
+    LocationSource,
+    PendingUpload,
+    Photo,
+    PhotoKind,
+    Rejection,
+    Status,
+    Ticket,
+)
+from tests.adapters.conftest import REGION, AwsStack
+from tests.fakes import FakeTenantDirectory, FakeTicketRepository
+
+T0 = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
+
+
+def make_ticket(tenant: str = "jakarta", reporter: str = "reporter-1", minutes: int = 0) -> Ticket:
+    at = T0 + timedelta(minutes=minutes)
+    ticket = Ticket(
+        tenant=tenant,
+        ticket_id=uuid.uuid4().hex,
+        number=f"JKT-261204-{minutes:04d}",
+        status=Status.AWAITING_PHOTO,
+        category="sampah",
+        description="Sampah menumpuk di Jalan Medan Merdeka",
+        channel=Channel.JAKI,
+        private=True,
+        reporter_id=reporter,
+        created_at=at,
+        updated_at=at,
+        device_location=Location(-6.1754, 106.8272, LocationSource.DEVICE, accuracy_m=12.5),
+        pending_upload=PendingUpload(
+            key="uploads/jakarta/x/report-1.jpg",
+            content_type="image/jpeg",
+            max_bytes=1234,
+            expires_at=at + timedelta(minutes=15),
+        ),
+    )
+    ticket.transition(Status.AWAITING_PHOTO, at=at, note="report filed")
+    return ticket
+
+
+class TicketRepositoryContract:
+    @pytest.fixture
+    def repo(self) -> TicketRepository:
+        raise NotImplementedError
+
+    def test_added_ticket_reads_back_with_every_field(self, repo: TicketRepository) -> None:
+        ticket = make_ticket()
+        ticket.photos.append(
+            Photo(
+                key="uploads/jakarta/x/report-0.jpg",
+                kind=PhotoKind.REPORT,
+                content_type="image/jpeg",
+                received_at=T0,
+                size=5000,
+            )
+        )
+        ticket.flags.append("photo_far_from_device")
+        ticket.area = {"kelurahan": {"code": "31.71.01.1001", "name": "Gambir"}}
+        ticket.assigned_unit = {"id": "kelurahan:31.71.01.1001", "name": "Kelurahan Gambir"}
+        ticket.due_at = T0 + timedelta(days=6)
+        ticket.rejection = Rejection(reason="spam", message="iklan")
+
+        repo.add(ticket)
+        loaded = repo.get("jakarta", ticket.ticket_id)
+
+        assert loaded is not None
+        assert loaded.version == ticket.version is not None
+        assert loaded == ticket
+
+    def test_ticket_of_one_tenant_is_invisible_to_another(self, repo: TicketRepository) -> None:
+        ticket = make_ticket(tenant="jakarta")
+        repo.add(ticket)
+
+        assert repo.get("banda-aceh", ticket.ticket_id) is None
+
+    def test_adding_the_same_ticket_twice_is_refused(self, repo: TicketRepository) -> None:
+        ticket = make_ticket()
+        repo.add(ticket)
+
+        with pytest.raises(StaleWrite):
+            repo.add(make_ticket_with_id(ticket.ticket_id))
+
+    def test_stale_write_is_refused_and_changes_nothing(self, repo: TicketRepository) -> None:
+        ticket = make_ticket()
+        repo.add(ticket)
+        first = repo.get("jakarta", ticket.ticket_id)
+        second = repo.get("jakarta", ticket.ticket_id)
+        assert first is not None and second is not None
+
+        first.receive_photo("uploads/jakarta/x/report-1.jpg", at=T0 + timedelta(minutes=1))
+        repo.save(first)
+        second.description = "overwritten?"
+        with pytest.raises(StaleWrite):
+            repo.save(second)
+
+        stored = repo.get("jakarta", ticket.ticket_id)
+        assert stored is not None
+        assert stored.status is Status.LOCATING
+        assert stored.description == ticket.description
+        assert stored.version == first.version
+
+    def test_reporter_listing_is_newest_first_and_pages_without_gaps(
+        self, repo: TicketRepository
+    ) -> None:
+        reporter = f"reporter-{uuid.uuid4().hex[:8]}"
+        mine = [make_ticket(reporter=reporter, minutes=m) for m in range(5)]
+        for ticket in mine:
+            repo.add(ticket)
+        repo.add(make_ticket(reporter="someone-else"))
+        repo.add(make_ticket(tenant="banda-aceh", reporter=reporter))
+
+        seen: list[str] = []
+        cursor = None
+        for _ in range(10):
+            page = repo.list_by_reporter("jakarta", reporter, limit=2, cursor=cursor)
+            seen.extend(t.ticket_id for t in page.items)
+            cursor = page.cursor
+            if cursor is None:
+                break
+
+        assert seen == [t.ticket_id for t in reversed(mine)]
+
+    def test_foreign_cursor_is_rejected(self, repo: TicketRepository) -> None:
+        with pytest.raises(InvalidRequest):
+            repo.list_by_reporter("jakarta", "r", limit=2, cursor="not-a-cursor!")
+
+    def test_sequences_count_per_tenant_and_day(self, repo: TicketRepository) -> None:
+        day = uuid.uuid4().hex[:6]
+
+        numbers = [repo.next_sequence("jakarta", day) for _ in range(3)]
+        other_tenant = repo.next_sequence("banda-aceh", day)
+        other_day = repo.next_sequence("jakarta", day + "x")
+
+        assert numbers == [1, 2, 3]
+        assert other_tenant == 1
+        assert other_day == 1
+
+
+def make_ticket_with_id(ticket_id: str) -> Ticket:
+    ticket = make_ticket()
+    ticket.ticket_id = ticket_id
+    return ticket
+
+
+class TestFakeTicketRepository(TicketRepositoryContract):
+    @pytest.fixture
+    def repo(self) -> TicketRepository:
+        return FakeTicketRepository()
+
+
+class TestDynamoTicketRepository(TicketRepositoryContract):
+    @pytest.fixture
+    def repo(self, aws_stack: AwsStack) -> TicketRepository:
+        dynamodb.bind(
+            tickets_table=aws_stack.outputs["TicketsTableName"],
+            tenants_table=aws_stack.outputs["TenantsTableName"],
+            region=REGION,
+            host=aws_stack.endpoint,
+        )
+        return dynamodb.DynamoTicketRepository()
+
+    def test_cursor_of_another_reporter_is_rejected(self, repo: TicketRepository) -> None:
+        for minutes in range(3):
+            repo.add(make_ticket(reporter="alice", minutes=minutes))
+        page = repo.list_by_reporter("jakarta", "alice", limit=1, cursor=None)
+        assert page.cursor is not None
+
+        with pytest.raises(InvalidRequest):
+            repo.list_by_reporter("jakarta", "mallory", limit=1, cursor=page.cursor)
+
+
+TENANT_DOC = {
+    "id": "maluku-utara",
+    "name": "Provinsi Maluku Utara",
+    "timezone": "Asia/Jayapura",
+    "number_prefix": "MUT",
+    "categories": [{"code": "sampah", "name_id": "Sampah", "name_en": "Trash"}],
+}
+
+
+class TenantDirectoryContract:
+    @pytest.fixture
+    def directory(self) -> TenantDirectory:
+        raise NotImplementedError
+
+    def test_stored_tenant_reads_back_and_is_listed(self, directory: TenantDirectory) -> None:
+        tenant = parse_tenant(TENANT_DOC)
+
+        directory.put(tenant)
+
+        assert directory.get("maluku-utara") == tenant
+        assert tenant in directory.all()
+        assert directory.get("atlantis") is None
+
+
+class TestFakeTenantDirectory(TenantDirectoryContract):
+    @pytest.fixture
+    def directory(self) -> TenantDirectory:
+        return FakeTenantDirectory(tenants=[])
+
+
+class TestDynamoTenantDirectory(TenantDirectoryContract):
+    @pytest.fixture
+    def directory(self, aws_stack: AwsStack) -> TenantDirectory:
+        dynamodb.bind(
+            tickets_table=aws_stack.outputs["TicketsTableName"],
+            tenants_table=aws_stack.outputs["TenantsTableName"],
+            region=REGION,
+            host=aws_stack.endpoint,
+        )
+        return dynamodb.DynamoTenantDirectory()
+
+    def test_cached_directory_sees_an_update_after_its_ttl(self, aws_stack: AwsStack) -> None:
+        now = [0.0]
+        reader = dynamodb.DynamoTenantDirectory(ttl_seconds=60, monotonic=lambda: now[0])
+        writer = dynamodb.DynamoTenantDirectory()
+        writer.put(parse_tenant(TENANT_DOC))
+        assert reader.get("maluku-utara") is not None
+
+        writer.put(parse_tenant({**TENANT_DOC, "name": "Maluku Utara (baru)"}))
+        cached = reader.get("maluku-utara")
+        now[0] = 61.0
+        fresh = reader.get("maluku-utara")
+
+        assert cached is not None and cached.name == "Provinsi Maluku Utara"
+        assert fresh is not None and fresh.name == "Maluku Utara (baru)"

@@ -1,0 +1,187 @@
+"""Fakes of our own ports, for use-case and route tests (moto is for adapters and end to end)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from chalicelib.admin import read_bundle
+from chalicelib.bootstrap import Services
+from chalicelib.domain.errors import InvalidRequest, NotAuthenticated, StaleWrite
+from chalicelib.domain.ports import Page, PresignedPost
+from chalicelib.domain.tenants import Tenant
+from chalicelib.domain.tickets import Ticket
+from chalicelib.service.reports import ReportService
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def shipped_tenants() -> list[Tenant]:
+    return [read_bundle(p) for p in sorted((ROOT / "tenants").iterdir()) if p.is_dir()]
+
+
+class FixedClock:
+    def __init__(self, at: datetime | None = None) -> None:
+        self.at = at or datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **kwargs: float) -> None:
+        self.at += timedelta(**kwargs)
+
+
+class FakeTicketRepository:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Ticket] = {}
+        self.counters: dict[tuple[str, str], int] = {}
+        self.fail_next_save: Exception | None = None
+
+    def add(self, ticket: Ticket) -> None:
+        key = (ticket.tenant, ticket.ticket_id)
+        if key in self.items:
+            raise StaleWrite("exists")
+        ticket.version = 1
+        self.items[key] = copy.deepcopy(ticket)
+
+    def get(self, tenant: str, ticket_id: str) -> Ticket | None:
+        found = self.items.get((tenant, ticket_id))
+        return copy.deepcopy(found) if found else None
+
+    def save(self, ticket: Ticket) -> None:
+        if self.fail_next_save is not None:
+            error, self.fail_next_save = self.fail_next_save, None
+            raise error
+        key = (ticket.tenant, ticket.ticket_id)
+        stored = self.items.get(key)
+        if stored is None or stored.version != ticket.version:
+            raise StaleWrite("stale")
+        ticket.version = (ticket.version or 0) + 1
+        self.items[key] = copy.deepcopy(ticket)
+
+    def list_by_reporter(
+        self, tenant: str, reporter_id: str, *, limit: int, cursor: str | None
+    ) -> Page:
+        mine = sorted(
+            (
+                t
+                for (ten, _), t in self.items.items()
+                if ten == tenant and t.reporter_id == reporter_id
+            ),
+            key=lambda t: t.created_at,
+            reverse=True,
+        )
+        start = 0
+        if cursor is not None:
+            if not cursor.isdigit():
+                raise InvalidRequest("bad cursor", field="cursor")
+            start = int(cursor)
+        page = mine[start : start + limit]
+        more = start + limit < len(mine)
+        return Page(
+            items=[copy.deepcopy(t) for t in page], cursor=str(start + limit) if more else None
+        )
+
+    def next_sequence(self, tenant: str, day: str) -> int:
+        key = (tenant, day)
+        self.counters[key] = self.counters.get(key, 0) + 1
+        return self.counters[key]
+
+
+class FakeTenantDirectory:
+    def __init__(self, tenants: Sequence[Tenant] | None = None) -> None:
+        self.tenants = {
+            t.tenant_id: t for t in (tenants if tenants is not None else shipped_tenants())
+        }
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        return self.tenants.get(tenant_id)
+
+    def all(self) -> Sequence[Tenant]:
+        return list(self.tenants.values())
+
+    def put(self, tenant: Tenant) -> None:
+        self.tenants[tenant.tenant_id] = tenant
+
+
+class FakeUploadSigner:
+    def __init__(self) -> None:
+        self.issued: list[dict[str, Any]] = []
+
+    def presign_post(
+        self, key: str, *, content_type: str, max_bytes: int, expires_in: int
+    ) -> PresignedPost:
+        self.issued.append(
+            {
+                "key": key,
+                "content_type": content_type,
+                "max_bytes": max_bytes,
+                "expires_in": expires_in,
+            }
+        )
+        return PresignedPost(
+            url="https://uploads.example/bucket",
+            fields={"key": key, "Content-Type": content_type},
+            expires_at=datetime(2026, 12, 4, 9, 45, tzinfo=UTC),
+        )
+
+
+class FakeVerifier:
+    """Tokens are plain names registered with their claims."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self._ids = itertools.count(1)
+
+    def register(
+        self,
+        token: str,
+        *,
+        groups: Sequence[str] = (),
+        tenant: str | None = None,
+        unit: str | None = None,
+    ) -> str:
+        claims: dict[str, Any] = {
+            "sub": f"sub-{next(self._ids)}-{token}",
+            "cognito:username": token,
+        }
+        if groups:
+            claims["cognito:groups"] = list(groups)
+        if tenant:
+            claims["custom:tenant"] = tenant
+        if unit:
+            claims["custom:unit"] = unit
+        self.tokens[token] = claims
+        return token
+
+    def verify(self, token: str) -> Mapping[str, Any]:
+        if token not in self.tokens:
+            raise NotAuthenticated("invalid token", code="invalid_token")
+        return self.tokens[token]
+
+
+def fake_services(clock: FixedClock | None = None) -> Services:
+    clock = clock or FixedClock()
+    tickets = FakeTicketRepository()
+    tenants = FakeTenantDirectory()
+    ids = (f"{n:032x}" for n in itertools.count(0xA0000000))
+    reports = ReportService(
+        tickets=tickets,
+        tenants=tenants,
+        uploads=FakeUploadSigner(),
+        clock=clock,
+        new_id=lambda: next(ids),
+    )
+    return Services(
+        settings=None,
+        clock=clock,
+        tickets=tickets,
+        tenants=tenants,
+        verifier=FakeVerifier(),
+        reports=reports,
+    )
