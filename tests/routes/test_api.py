@@ -43,13 +43,13 @@ def client(services: Services) -> Iterator[Client]:
         yield client
 
 
-def auth(token: str = "siti-token") -> dict[str, str]:
-    return {**JSON, "Authorization": f"Bearer {token}"}
+def auth(user: str = "siti-token") -> dict[str, str]:
+    return {**JSON, "Authorization": f"Bearer {user}"}
 
 
-def post_report(client: Client, body: Any = None, token: str = "siti-token") -> Any:
+def post_report(client: Client, body: Any = None, user: str = "siti-token") -> Any:
     payload = json.dumps(REPORT if body is None else body)
-    return client.http.post("/v1/jakarta/reports", headers=auth(token), body=payload)
+    return client.http.post("/v1/jakarta/reports", headers=auth(user), body=payload)
 
 
 def assert_error_shape(response: Any) -> dict[str, Any]:
@@ -189,8 +189,8 @@ def test_my_reports_requires_sign_in(client: Client) -> None:
 
 
 def test_my_reports_lists_only_my_own(client: Client) -> None:
-    mine = post_report(client, token="siti-token").json_body["ticket_id"]
-    post_report(client, token="budi-token")
+    mine = post_report(client, user="siti-token").json_body["ticket_id"]
+    post_report(client, user="budi-token")
 
     response = client.http.get("/v1/jakarta/me/reports", headers=auth("siti-token"))
 
@@ -272,6 +272,11 @@ ERROR_CASES: list[Any] = [
                  400, "malformed_request", id="nan-literal"),
     pytest.param("POST", "/v1/jakarta/reports", "auth", '{"lat": Infinity}', 400,
                  "malformed_request", id="infinity-literal"),
+    pytest.param("POST", "/v1/jakarta/reports", "auth", "[" * 30_000 + "]" * 30_000, 400,
+                 "malformed_request", id="deeply-nested-json"),
+    pytest.param("POST", "/v1/jakarta/reports", "auth",
+                 json.dumps({**REPORT, "location": {"lat": 10**400, "lon": 106.8}}), 422,
+                 "validation_error", id="lat-too-large-for-a-float"),
     pytest.param("POST", "/v1/jakarta/reports", "auth", _big_description(), 413,
                  "payload_too_large", id="body-over-64k"),
     pytest.param("POST", "/v1/jakarta/reports",
@@ -307,12 +312,11 @@ ERROR_CASES: list[Any] = [
 ]  # fmt: skip
 
 
-def _send(
-    client: Client, method: str, path: str, headers: Any, body: str | bytes | None
-) -> Any:
+def _send(client: Client, method: str, path: str, headers: Any, body: str | bytes | None) -> Any:
     if headers == "auth":
         headers = auth()
-    return client.http.request(method, path, headers=headers, body=body or b"")
+    raw = body.encode("utf-8") if isinstance(body, str) else body or b""
+    return client.http.request(method, path, headers=headers, body=raw)
 
 
 @pytest.mark.parametrize(("method", "path", "headers", "body", "status", "code"), ERROR_CASES)
@@ -333,10 +337,23 @@ def test_bad_request_gets_its_status_in_our_error_format(
         assert error["code"] == code
 
 
+def test_body_of_exactly_64_kib_is_accepted(client: Client) -> None:
+    payload = json.dumps(REPORT)
+    payload += " " * (MAX_JSON_BYTES - len(payload))
+
+    response = client.http.post("/v1/jakarta/reports", headers=auth(), body=payload)
+
+    assert len(payload) == MAX_JSON_BYTES
+    assert response.status_code == 201
+
+
 def test_unknown_route_is_a_4xx_in_our_error_format(client: Client) -> None:
     response = client.http.get("/v1/jakarta/no-such-thing")
 
     assert 400 <= response.status_code < 500
+    assert json.loads(response.body).keys() == {"error"}, (
+        f"unknown route answered {response.status_code} {response.body!r}, not our error format"
+    )
     assert_error_shape(response)
 
 

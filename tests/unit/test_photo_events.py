@@ -1,4 +1,4 @@
-"""The photo queue: S3 notifications arrive through SQS, at least once, sometimes not at all S3's."""
+"""The photo queue: S3 notifications arrive through SQS at least once, among other messages."""
 
 from __future__ import annotations
 

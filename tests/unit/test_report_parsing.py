@@ -140,7 +140,7 @@ INVALID: list[Any] = [
                  InvalidRequest, "photo.content_length", None, id="length-string"),
     pytest.param(report(photo={"content_type": "image/jpeg", "content_length": True}),
                  InvalidRequest, "photo.content_length", None, id="length-bool"),
-    pytest.param(report(photo={"content_type": "image/jpeg", "content_length": MAX_PHOTO_BYTES + 1}),
+    pytest.param(report(photo={**JPEG, "content_length": MAX_PHOTO_BYTES + 1}),
                  PayloadTooLarge, "photo.content_length", "photo_too_large", id="photo-too-large"),
     pytest.param(report(private="yes"), InvalidRequest, "private", None, id="private-yes"),
     pytest.param(report(channel="twitter"), InvalidRequest, "channel", None,
@@ -164,6 +164,28 @@ def test_invalid_report_is_refused_naming_the_field(
     assert raised.value.field == field
     if code is not None:
         assert raised.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("location", "field"),
+    [
+        ({"lat": 10**400, "lon": 106.8}, "location.lat"),
+        ({"lat": -6.2, "lon": -(10**400)}, "location.lon"),
+        ({"lat": -6.2, "lon": 106.8, "accuracy_m": 10**400}, "location.accuracy_m"),
+    ],
+    ids=["lat", "lon", "accuracy"],
+)
+def test_integer_too_large_for_a_float_is_refused_naming_the_field(
+    jakarta: Tenant, location: dict[str, Any], field: str
+) -> None:
+    # json.loads turns a 400-digit literal into an int; float() of it raises OverflowError.
+    with pytest.raises((DomainError, OverflowError)) as raised:
+        parse_report(report(location=location), jakarta)
+
+    assert isinstance(raised.value, InvalidRequest), (
+        f"expected InvalidRequest on {field}, got {raised.value!r} (an HTTP 500)"
+    )
+    assert raised.value.field == field
 
 
 @pytest.mark.parametrize("body", [[], "sampah", None, 42], ids=["list", "string", "null", "int"])

@@ -155,7 +155,9 @@ def test_another_tenant_has_its_own_sequence_and_prefix(world: World) -> None:
     world.reports.submit("jakarta", citizen(), body())
     world.reports.submit("jakarta", citizen(), body())
 
-    aceh = world.reports.submit("banda-aceh", citizen(), body(category=_a_category(world, "banda-aceh")))
+    aceh = world.reports.submit(
+        "banda-aceh", citizen(), body(category=_a_category(world, "banda-aceh"))
+    )
 
     assert aceh.ticket.number == "BNA-261204-0001"
     assert aceh.ticket.tenant == "banda-aceh"
@@ -340,4 +342,3 @@ def test_mine_pages_with_the_cursor(world: World) -> None:
     assert first["cursor"] is not None
     assert [i["description"] for i in second["items"]] == ["laporan 0"]
     assert second["cursor"] is None
-

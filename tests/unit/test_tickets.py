@@ -73,9 +73,9 @@ def test_crm_statuses_carry_crm_labels() -> None:
 
 
 def test_open_and_closed_states_partition_all_statuses() -> None:
-    assert OPEN_STATES | CLOSED_STATES == frozenset(Status)
+    assert frozenset(Status) == OPEN_STATES | CLOSED_STATES
     assert not OPEN_STATES & CLOSED_STATES
-    assert CLOSED_STATES == {Status.COMPLETED, Status.REJECTED}
+    assert {Status.COMPLETED, Status.REJECTED} == CLOSED_STATES
 
 
 def test_ticket_is_open_until_it_reaches_a_closed_state() -> None:
@@ -133,9 +133,7 @@ def test_receive_photo_moves_awaiting_photo_to_locating() -> None:
     assert changed is True
     assert ticket.status is Status.LOCATING
     assert ticket.pending_upload is None
-    assert [(p.key, p.kind, p.size) for p in ticket.photos] == [
-        (PHOTO_KEY, PhotoKind.REPORT, 1234)
-    ]
+    assert [(p.key, p.kind, p.size) for p in ticket.photos] == [(PHOTO_KEY, PhotoKind.REPORT, 1234)]
     assert ticket.timeline[-1].from_status is Status.AWAITING_PHOTO
     assert ticket.timeline[-1].to_status is Status.LOCATING
 
