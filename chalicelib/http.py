@@ -48,7 +48,12 @@ def error_response(exc: errors.DomainError) -> Response:
     status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
     headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if status == 401:
-        headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+        # RFC 6750 section 3.1: no error attribute when the request carried no credentials.
+        headers["WWW-Authenticate"] = (
+            'Bearer realm="cepat-respon"'
+            if exc.code == "unauthenticated"
+            else 'Bearer realm="cepat-respon", error="invalid_token"'
+        )
     return Response(
         body=error_body(exc.code, exc.message, exc.field), status_code=status, headers=headers
     )
@@ -83,6 +88,8 @@ def json_body(request: Request, max_bytes: int = MAX_JSON_BYTES) -> Any:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise errors.MalformedRequest(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise errors.MalformedRequest("the request body is nested too deeply") from None
 
 
 BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)

@@ -44,11 +44,25 @@ class ReportSubmission:
     channel: Channel
 
 
+def printable_text(text: str) -> bool:
+    """No control characters (tab and newlines aside) and no lone surrogates (not UTF-8)."""
+    for char in text:
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            return False
+        if (code < 0x20 and char not in "\t\n\r") or 0x7F <= code < 0xA0:
+            return False
+    return True
+
+
 def _number(value: object, field: str) -> float:
     # bool is an int in Python; a JSON true is not a coordinate.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidRequest(f"{field} must be a number", field=field)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidRequest(f"{field} is out of range", field=field) from None
     if math.isnan(number) or math.isinf(number):
         raise InvalidRequest(f"{field} must be a finite number", field=field)
     return number
@@ -126,6 +140,10 @@ def parse_report(body: object, tenant: Tenant) -> ReportSubmission:
     if not isinstance(description, str):
         raise InvalidRequest("description is required and must be text", field="description")
     description = description.strip()
+    if not printable_text(description):
+        raise InvalidRequest(
+            "description contains control characters or invalid Unicode", field="description"
+        )
     if not 1 <= len(description) <= MAX_DESCRIPTION:
         raise InvalidRequest(
             f"description must be 1 to {MAX_DESCRIPTION} characters", field="description"

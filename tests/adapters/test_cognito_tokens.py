@@ -52,7 +52,9 @@ def sign_in(aws_stack: AwsStack, pool: dict[str, str], **attributes: str) -> dic
     cognito.admin_create_user(
         UserPoolId=pool["id"],
         Username=username,
-        UserAttributes=[{"Name": k.replace("_", ":", 1), "Value": v} for k, v in attributes.items()],
+        UserAttributes=[
+            {"Name": k.replace("_", ":", 1), "Value": v} for k, v in attributes.items()
+        ],
         MessageAction="SUPPRESS",
     )
     cognito.admin_set_user_password(
@@ -79,7 +81,9 @@ def forged(pool: dict[str, str], key: Any = None, **overrides: Any) -> str:
         "exp": now + 3600,
         **overrides,
     }
-    return jwt.encode(claims, key or moto_private_key(), algorithm="RS256", headers={"kid": "dummy"})
+    return jwt.encode(
+        claims, key or moto_private_key(), algorithm="RS256", headers={"kid": "dummy"}
+    )
 
 
 def test_official_token_verifies_to_an_official_of_their_unit(
@@ -138,7 +142,10 @@ def test_tampered_token_is_rejected(
     [
         ({"exp": int(time.time()) - 120}, "token_expired"),
         ({"aud": "another-app-client"}, "invalid_token"),
-        ({"iss": "https://cognito-idp.ap-southeast-3.amazonaws.com/ap-southeast-3_other"}, "invalid_token"),
+        (
+            {"iss": "https://cognito-idp.ap-southeast-3.amazonaws.com/ap-southeast-3_other"},
+            "invalid_token",
+        ),
         ({"token_use": "access"}, "invalid_token"),
     ],
 )

@@ -24,9 +24,8 @@ def decoded_policy(fields: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture
 def signer(aws_stack: AwsStack) -> S3UploadSigner:
-    from botocore.config import Config
-
     import boto3
+    from botocore.config import Config
 
     client = boto3.client(
         "s3",
@@ -74,7 +73,9 @@ def test_uploaded_photo_lands_privately_and_notifies_the_photo_queue(
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
 
     assert response.status_code == 204
-    stored = aws_stack.client("s3").head_object(Bucket=aws_stack.outputs["UploadsBucketName"], Key=key)
+    stored = aws_stack.client("s3").head_object(
+        Bucket=aws_stack.outputs["UploadsBucketName"], Key=key
+    )
     assert stored["ContentLength"] == len(body)
     keys = []
     for message in messages.get("Messages", []):
@@ -84,5 +85,7 @@ def test_uploaded_photo_lands_privately_and_notifies_the_photo_queue(
     from urllib.parse import unquote_plus
 
     assert key in [unquote_plus(k) for k in keys]
-    anonymous = requests.get(f"{aws_stack.endpoint}/{aws_stack.outputs['UploadsBucketName']}/{key}", timeout=10)
+    anonymous = requests.get(
+        f"{aws_stack.endpoint}/{aws_stack.outputs['UploadsBucketName']}/{key}", timeout=10
+    )
     assert anonymous.status_code in (401, 403)

@@ -193,7 +193,11 @@ def test_another_citizen_does_not_get_the_reporter_view(stack: RunningStack) -> 
     second = {"Authorization": f"Bearer {stack.user('warga2.jakarta')['id_token']}"}
     created = requests.post(
         f"{stack.api}/v1/jakarta/reports",
-        json={"category": "banjir", "description": "Genangan", "location": {"lat": -6.2, "lon": 106.8}},
+        json={
+            "category": "banjir",
+            "description": "Genangan",
+            "location": {"lat": -6.2, "lon": 106.8},
+        },
         headers=first,
         timeout=10,
     ).json()
@@ -213,7 +217,9 @@ def test_a_forged_or_expired_token_gets_401(stack: RunningStack) -> None:
     forged = f"{header}.{payload}.{signature[:-4]}AAAA"
 
     response = requests.get(
-        f"{stack.api}/v1/jakarta/me/reports", headers={"Authorization": f"Bearer {forged}"}, timeout=5
+        f"{stack.api}/v1/jakarta/me/reports",
+        headers={"Authorization": f"Bearer {forged}"},
+        timeout=5,
     )
 
     assert response.status_code == 401
