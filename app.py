@@ -88,6 +88,14 @@ def my_reports(tenant: str) -> dict[str, Any]:
     return services.reports.mine(tenant, who, limit=limit, cursor=cursor)
 
 
+@app.route("/v1/{tenant}/tickets/{ticket_id}", methods=["GET"])
+@api
+def get_ticket(tenant: str, ticket_id: str) -> dict[str, Any]:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    return services.reports.staff_view(tenant, ticket_id, who)
+
+
 @app.on_sqs_message(queue=PHOTO_QUEUE, batch_size=10, name="photo_queue")
 def on_photo_uploaded(event: SQSEvent) -> dict[str, Any]:
     records = [record.to_dict() for record in event]

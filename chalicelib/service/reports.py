@@ -10,6 +10,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.domain.access import require_staff, require_staff_access
 from chalicelib.domain.errors import NotFound, StaleWrite
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ports import (
@@ -150,6 +151,17 @@ class ReportService:
         elif caller is not None and caller.is_staff_of(tenant.tenant_id):
             audience = Audience.STAFF
         return ticket_view(ticket, tenant, audience)
+
+    def staff_view(self, tenant_id: str, ticket_id: str, caller: Principal) -> dict[str, Any]:
+        tenant = self.tenant(tenant_id)
+        require_staff(caller, tenant.tenant_id)
+        ticket = None
+        if _plausible_id(ticket_id):
+            ticket = self._tickets.get(tenant.tenant_id, ticket_id)
+        if ticket is None:
+            raise NotFound(f"no ticket {ticket_id!r} in {tenant_id}")
+        require_staff_access(caller, ticket)
+        return ticket_view(ticket, tenant, Audience.STAFF)
 
     def mine(
         self, tenant_id: str, caller: Principal, *, limit: int, cursor: str | None

@@ -152,6 +152,15 @@ class TicketRepositoryContract:
         assert other_day == 1
 
 
+def bind_to(aws_stack: AwsStack) -> None:
+    dynamodb.bind(
+        tickets_table=aws_stack.outputs["TicketsTableName"],
+        tenants_table=aws_stack.outputs["TenantsTableName"],
+        region=REGION,
+        host=aws_stack.endpoint,
+    )
+
+
 def make_ticket_with_id(ticket_id: str) -> Ticket:
     ticket = make_ticket()
     ticket.ticket_id = ticket_id
@@ -167,12 +176,7 @@ class TestFakeTicketRepository(TicketRepositoryContract):
 class TestDynamoTicketRepository(TicketRepositoryContract):
     @pytest.fixture
     def repo(self, aws_stack: AwsStack) -> TicketRepository:
-        dynamodb.bind(
-            tickets_table=aws_stack.outputs["TicketsTableName"],
-            tenants_table=aws_stack.outputs["TenantsTableName"],
-            region=REGION,
-            host=aws_stack.endpoint,
-        )
+        bind_to(aws_stack)
         return dynamodb.DynamoTicketRepository()
 
     def test_cursor_of_another_reporter_is_rejected(self, repo: TicketRepository) -> None:
@@ -218,12 +222,7 @@ class TestFakeTenantDirectory(TenantDirectoryContract):
 class TestDynamoTenantDirectory(TenantDirectoryContract):
     @pytest.fixture
     def directory(self, aws_stack: AwsStack) -> TenantDirectory:
-        dynamodb.bind(
-            tickets_table=aws_stack.outputs["TicketsTableName"],
-            tenants_table=aws_stack.outputs["TenantsTableName"],
-            region=REGION,
-            host=aws_stack.endpoint,
-        )
+        bind_to(aws_stack)
         return dynamodb.DynamoTenantDirectory()
 
     def test_cached_directory_sees_an_update_after_its_ttl(self, aws_stack: AwsStack) -> None:
