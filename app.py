@@ -70,6 +70,24 @@ def submit_report(tenant: str) -> Response:
     )
 
 
+@app.route("/v1/{tenant}/reports", methods=["GET"])
+@api
+def nearby_reports(tenant: str) -> dict[str, Any]:
+    params = _req().query_params or {}
+    radius = query_int(_req(), "radius_m", default=200, minimum=1, maximum=1000)
+    return bootstrap.services().reports.nearby(
+        tenant, near=params.get("near"), radius_m=radius, category=params.get("category")
+    )
+
+
+@app.route("/v1/{tenant}/reports/{ticket_id}/location", methods=["POST"])
+@api
+def set_report_location(tenant: str, ticket_id: str) -> dict[str, Any]:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    return services.reports.set_location(tenant, ticket_id, who, json_body(_req()))
+
+
 @app.route("/v1/{tenant}/reports/{ticket_id}", methods=["GET"])
 @api
 def get_report(tenant: str, ticket_id: str) -> dict[str, Any]:

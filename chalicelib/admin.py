@@ -8,38 +8,63 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from chalicelib.domain.bundle import TenantBundle, parse_bundle, revision_of
 from chalicelib.domain.errors import TenantConfigError
-from chalicelib.domain.ports import TenantDirectory
-from chalicelib.domain.tenants import Tenant, parse_tenant
+from chalicelib.domain.ports import Head, TenantDirectory, UnitHeads
 
 CONFIG_FILE = "tenant.json"
 
 
-def read_bundle(folder: Path) -> Tenant:
+def read_bundle(folder: Path) -> TenantBundle:
     """Validate a tenant bundle folder completely before anything is written."""
     path = folder / CONFIG_FILE
+    config_bytes = _read(path)
+    config = _json(config_bytes, path)
+    name = config.get("boundaries") if isinstance(config, dict) else None
+    if not isinstance(name, str) or Path(name).name != name or not name.endswith(".geojson"):
+        raise TenantConfigError(
+            f"{path}: field 'boundaries' must name a .geojson file in the bundle folder"
+        )
+    boundaries_path = folder / name
+    boundaries_bytes = _read(boundaries_path)
+    bundle = parse_bundle(
+        config,
+        _json(boundaries_bytes, boundaries_path),
+        revision=revision_of(config_bytes, boundaries_bytes),
+        config_source=str(path),
+        boundaries_source=str(boundaries_path),
+    )
+    if bundle.tenant.tenant_id != folder.name:
+        raise TenantConfigError(
+            f"{path}: field 'id' is {bundle.tenant.tenant_id!r} but the folder is {folder.name!r}"
+        )
+    return bundle
+
+
+def _read(path: Path) -> bytes:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return path.read_bytes()
     except FileNotFoundError:
         raise TenantConfigError(f"{path}: file not found") from None
-    except json.JSONDecodeError as exc:
+
+
+def _json(data: bytes, path: Path) -> Any:
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise TenantConfigError(f"{path}: not valid JSON ({exc})") from None
-    tenant = parse_tenant(document, source=str(path))
-    if tenant.tenant_id != folder.name:
-        raise TenantConfigError(
-            f"{path}: field 'id' is {tenant.tenant_id!r} but the folder is {folder.name!r}"
-        )
-    return tenant
 
 
-def load_bundles(folders: list[Path], directory: TenantDirectory) -> list[Tenant]:
+def load_bundles(folders: list[Path], directory: TenantDirectory) -> list[TenantBundle]:
     """All bundles are validated first; none is stored unless every one is valid."""
-    tenants = [read_bundle(folder) for folder in folders]
-    for tenant in tenants:
-        directory.put(tenant)
-    return tenants
+    bundles = [read_bundle(folder) for folder in folders]
+    for bundle in bundles:
+        directory.put(bundle)
+    return bundles
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,23 +74,70 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("folders", nargs="+", type=Path)
     check = commands.add_parser("check-tenant", help="validate tenant bundle folders only")
     check.add_argument("folders", nargs="+", type=Path)
+    appoint = commands.add_parser("appoint-head", help="record who heads a unit from a time on")
+    appoint.add_argument("--tenant", required=True)
+    appoint.add_argument("--unit", required=True, help="unit id, e.g. kelurahan:31.71.01.1001")
+    appoint.add_argument("--name", required=True)
+    appoint.add_argument("--username", help="the head's user name in the user pool")
+    appoint.add_argument("--nip", help="civil servant number (NIP)")
+    appoint.add_argument(
+        "--since", type=datetime.fromisoformat, help="ISO time with offset (default: now)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "check-tenant":
             for folder in args.folders:
-                tenant = read_bundle(folder)
-                print(
-                    f"ok: {tenant.tenant_id} ({tenant.name}), {len(tenant.categories)} categories"
-                )
+                print(f"ok: {_describe(read_bundle(folder))}")
             return 0
         from chalicelib import bootstrap
 
-        for tenant in load_bundles(args.folders, bootstrap.services().tenants):
-            print(f"loaded: {tenant.tenant_id} ({tenant.name})")
+        services = bootstrap.services()
+        if args.command == "appoint-head":
+            since = args.since or services.clock.now()
+            if since.tzinfo is None:
+                raise TenantConfigError("--since needs a UTC offset, e.g. 2026-12-01T08:00+07:00")
+            name = appoint_head(
+                services.tenants,
+                services.heads,
+                tenant=args.tenant,
+                unit_id=args.unit,
+                head=Head(name=args.name, since=since, username=args.username, nip=args.nip),
+            )
+            print(f"{args.name} heads {name} from {since.isoformat()}")
+            return 0
+        for bundle in load_bundles(args.folders, services.tenants):
+            print(f"loaded: {_describe(bundle)}")
     except TenantConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def appoint_head(
+    directory: TenantDirectory,
+    heads: UnitHeads,
+    *,
+    tenant: str,
+    unit_id: str,
+    head: Head,
+) -> str:
+    """Record who heads a unit from `head.since`; earlier heads stay in the history."""
+    if directory.get(tenant) is None:
+        raise TenantConfigError(f"no tenant {tenant!r}")
+    unit = directory.jurisdiction(tenant).unit(unit_id)
+    if unit is None:
+        raise TenantConfigError(f"{tenant}: no unit {unit_id!r}")
+    heads.appoint(tenant, unit_id, head)
+    return unit.name
+
+
+def _describe(bundle: TenantBundle) -> str:
+    tenant, jurisdiction = bundle.tenant, bundle.jurisdiction
+    return (
+        f"{tenant.tenant_id} ({tenant.name}) revision {tenant.revision}: "
+        f"{len(jurisdiction.villages)} villages, {len(jurisdiction.units)} units, "
+        f"{len(tenant.categories)} categories, {len(jurisdiction.routing)} routing rules"
+    )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import Settings
-from chalicelib.domain.ports import Clock, TenantDirectory, TicketRepository, TokenVerifier
+from chalicelib.domain.ports import (
+    Clock,
+    TenantDirectory,
+    TicketRepository,
+    TokenVerifier,
+    UnitHeads,
+)
 from chalicelib.service.reports import ReportService
+from chalicelib.service.routing import Router
 
 
 @dataclass
@@ -18,6 +25,7 @@ class Services:
     clock: Clock
     tickets: TicketRepository
     tenants: TenantDirectory
+    heads: UnitHeads
     verifier: TokenVerifier
     reports: ReportService
 
@@ -53,6 +61,7 @@ def build(settings: Settings, clock: Clock) -> Services:
     )
     tickets = dynamodb.DynamoTicketRepository()
     tenants = dynamodb.DynamoTenantDirectory()
+    heads = dynamodb.DynamoUnitHeads()
     verifier = CognitoTokenVerifier(
         issuer=issuer_for(settings.region, settings.user_pool_id),
         client_id=settings.user_pool_client_id,
@@ -64,12 +73,14 @@ def build(settings: Settings, clock: Clock) -> Services:
         uploads=S3UploadSigner(s3, settings.uploads_bucket),
         clock=clock,
         new_id=new_id,
+        router=Router(tenants, heads, clock),
     )
     return Services(
         settings=settings,
         clock=clock,
         tickets=tickets,
         tenants=tenants,
+        heads=heads,
         verifier=verifier,
         reports=reports,
     )

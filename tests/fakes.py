@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -11,18 +12,27 @@ from typing import Any
 
 from chalicelib.admin import read_bundle
 from chalicelib.bootstrap import Services
+from chalicelib.domain.bundle import TenantBundle
 from chalicelib.domain.errors import InvalidRequest, NotAuthenticated, StaleWrite
-from chalicelib.domain.ports import Page, PresignedPost
+from chalicelib.domain.geo import geohash
+from chalicelib.domain.jurisdiction import Jurisdiction
+from chalicelib.domain.ports import Head, Page, PresignedPost
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import Ticket
 from chalicelib.service.reports import ReportService
+from chalicelib.service.routing import Router
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 
+@functools.cache
+def shipped_bundles() -> tuple[TenantBundle, ...]:
+    return tuple(read_bundle(p) for p in sorted((ROOT / "tenants").iterdir()) if p.is_dir())
+
+
 def shipped_tenants() -> list[Tenant]:
-    return [read_bundle(p) for p in sorted((ROOT / "tenants").iterdir()) if p.is_dir()]
+    return [bundle.tenant for bundle in shipped_bundles()]
 
 
 class FixedClock:
@@ -87,6 +97,18 @@ class FakeTicketRepository:
             items=[copy.deepcopy(t) for t in page], cursor=str(start + limit) if more else None
         )
 
+    def open_in_cells(self, tenant: str, category: str, cells: Sequence[str]) -> list[Ticket]:
+        wanted = set(cells)
+        return [
+            copy.deepcopy(t)
+            for (ten, _), t in self.items.items()
+            if ten == tenant
+            and t.category == category
+            and t.is_open
+            and t.location is not None
+            and geohash(t.location.lat, t.location.lon) in wanted
+        ]
+
     def next_sequence(self, tenant: str, day: str) -> int:
         key = (tenant, day)
         self.counters[key] = self.counters.get(key, 0) + 1
@@ -94,19 +116,40 @@ class FakeTicketRepository:
 
 
 class FakeTenantDirectory:
-    def __init__(self, tenants: Sequence[Tenant] | None = None) -> None:
-        self.tenants = {
-            t.tenant_id: t for t in (tenants if tenants is not None else shipped_tenants())
+    def __init__(self, bundles: Sequence[TenantBundle] | None = None) -> None:
+        self.bundles = {
+            b.tenant.tenant_id: b for b in (bundles if bundles is not None else shipped_bundles())
         }
 
     def get(self, tenant_id: str) -> Tenant | None:
-        return self.tenants.get(tenant_id)
+        bundle = self.bundles.get(tenant_id)
+        return bundle.tenant if bundle else None
 
     def all(self) -> Sequence[Tenant]:
-        return list(self.tenants.values())
+        return [b.tenant for b in self.bundles.values()]
 
-    def put(self, tenant: Tenant) -> None:
-        self.tenants[tenant.tenant_id] = tenant
+    def jurisdiction(self, tenant_id: str) -> Jurisdiction:
+        return self.bundles[tenant_id].jurisdiction
+
+    def put(self, bundle: TenantBundle) -> None:
+        self.bundles[bundle.tenant.tenant_id] = bundle
+
+
+class FakeUnitHeads:
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], list[Head]] = {}
+
+    def appoint(self, tenant: str, unit_id: str, head: Head) -> None:
+        history = self.records.setdefault((tenant, unit_id), [])
+        history.append(head)
+        history.sort(key=lambda h: h.since)
+
+    def head_at(self, tenant: str, unit_id: str, at: datetime) -> Head | None:
+        earlier = [h for h in self.records.get((tenant, unit_id), []) if h.since <= at]
+        return earlier[-1] if earlier else None
+
+    def history(self, tenant: str, unit_id: str) -> Sequence[Head]:
+        return list(self.records.get((tenant, unit_id), []))
 
 
 class FakeUploadSigner:
@@ -169,6 +212,7 @@ def fake_services(clock: FixedClock | None = None) -> Services:
     clock = clock or FixedClock()
     tickets = FakeTicketRepository()
     tenants = FakeTenantDirectory()
+    heads = FakeUnitHeads()
     ids = (f"{n:032x}" for n in itertools.count(0xA0000000))
     reports = ReportService(
         tickets=tickets,
@@ -176,12 +220,14 @@ def fake_services(clock: FixedClock | None = None) -> Services:
         uploads=FakeUploadSigner(),
         clock=clock,
         new_id=lambda: next(ids),
+        router=Router(tenants, heads, clock),
     )
     return Services(
         settings=None,
         clock=clock,
         tickets=tickets,
         tenants=tenants,
+        heads=heads,
         verifier=FakeVerifier(),
         reports=reports,
     )

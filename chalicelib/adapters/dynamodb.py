@@ -11,10 +11,12 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -26,10 +28,15 @@ from pynamodb.exceptions import PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.domain.areas import from_wkb, to_wkb
+from chalicelib.domain.bundle import TenantBundle, build_jurisdiction
 from chalicelib.domain.errors import InvalidRequest, StaleWrite
-from chalicelib.domain.ports import Page
+from chalicelib.domain.geo import geohash
+from chalicelib.domain.jurisdiction import Jurisdiction, Village
+from chalicelib.domain.ports import Head, Page
 from chalicelib.domain.tenants import Tenant, parse_tenant, tenant_document
 from chalicelib.domain.tickets import (
+    Assignment,
     Channel,
     Location,
     LocationSource,
@@ -49,6 +56,17 @@ class ByReporterIndex(GlobalSecondaryIndex["TicketModel"]):
         projection = AllProjection()
 
     reporter_key = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ByCellIndex(GlobalSecondaryIndex["TicketModel"]):
+    """Sparse: only open, located tickets carry a cell ("{tenant}#{category}#{geohash6}")."""
+
+    class Meta:
+        index_name = "by_cell"
+        projection = AllProjection()
+
+    cell = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -80,9 +98,12 @@ class TicketModel(Model):
     overdue = BooleanAttribute(default=False)
     flags: ListAttribute[Any] = ListAttribute(default=list)
     rejection: MapAttribute[str, Any] = MapAttribute(null=True)
+    assignments: ListAttribute[Any] = ListAttribute(default=list)
+    cell = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_reporter = ByReporterIndex()
+    by_cell = ByCellIndex()
 
 
 class CounterModel(Model):
@@ -97,25 +118,51 @@ class CounterModel(Model):
 
 
 class TenantModel(Model):
+    """pk "TENANTS", sk tenant id: the tenant's config, naming the revision of its areas."""
+
     class Meta:
         table_name = "tenants"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     config: MapAttribute[str, Any] = MapAttribute()
+    area_count = NumberAttribute(default=0)
     updated_at = UnicodeAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (TicketModel, CounterModel, TenantModel)
+class AreaModel(Model):
+    """pk "AREAS#{tenant}#{revision}", sk village code: its names and its polygon (WKB)."""
+
+    class Meta:
+        table_name = "tenants"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    village: MapAttribute[str, Any] = MapAttribute()
+    geometry = BinaryAttribute(legacy_encoding=False)
+
+
+class HeadModel(Model):
+    """pk "HEADS#{tenant}#{unit id}", sk the ISO time the appointment starts."""
+
+    class Meta:
+        table_name = "tenants"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    username = UnicodeAttribute(null=True)
+    nip = UnicodeAttribute(null=True)
+    recorded_at = UnicodeAttribute()
+
+
+MODELS: tuple[type[Model], ...] = (TicketModel, CounterModel, TenantModel, AreaModel, HeadModel)
 
 
 def bind(*, tickets_table: str, tenants_table: str, region: str, host: str | None = None) -> None:
     """Point the models at the configured tables (once per container, or per test)."""
-    for model, table in (
-        (TicketModel, tickets_table),
-        (CounterModel, tickets_table),
-        (TenantModel, tenants_table),
-    ):
+    for model in MODELS:
+        table = tickets_table if model in (TicketModel, CounterModel) else tenants_table
         meta: Any = model.Meta
         meta.table_name = table
         meta.region = region
@@ -166,6 +213,12 @@ def _plain(raw: Any) -> Any:
     if isinstance(raw, list):
         return [_plain(v) for v in raw]
     return raw
+
+
+def cell_key(ticket: Ticket) -> str | None:
+    if not ticket.is_open or ticket.location is None:
+        return None
+    return f"{ticket.tenant}#{ticket.category}#{geohash(ticket.location.lat, ticket.location.lon)}"
 
 
 def ticket_to_model(ticket: Ticket) -> TicketModel:
@@ -231,6 +284,19 @@ def ticket_to_model(ticket: Ticket) -> TicketModel:
             if ticket.rejection
             else None
         ),
+        assignments=[
+            {
+                "unit_id": a.unit_id,
+                "unit_name": a.unit_name,
+                "unit_type": a.unit_type,
+                "started_at": _ts(a.started_at),
+                "head": a.head,
+                "due_at": _ts(a.due_at) if a.due_at else None,
+                "ended_at": _ts(a.ended_at) if a.ended_at else None,
+            }
+            for a in ticket.assignments
+        ],
+        cell=cell_key(ticket),
     )
     if ticket.version is not None:
         item.version = ticket.version
@@ -295,6 +361,18 @@ def ticket_from_model(item: TicketModel) -> Ticket:
         overdue=bool(item.overdue),
         flags=[str(f) for f in _plain(item.flags or [])],
         rejection=Rejection(**rejection) if rejection else None,
+        assignments=[
+            Assignment(
+                unit_id=a["unit_id"],
+                unit_name=a["unit_name"],
+                unit_type=a["unit_type"],
+                started_at=_dt(a["started_at"]),
+                head=a.get("head"),
+                due_at=_dt(a["due_at"]) if a.get("due_at") else None,
+                ended_at=_dt(a["ended_at"]) if a.get("ended_at") else None,
+            )
+            for a in _plain(item.assignments or [])
+        ],
         version=item.version,
     )
 
@@ -366,6 +444,14 @@ class DynamoTicketRepository:
         items = [ticket_from_model(item) for item in result]
         return Page(items=items, cursor=_encode_cursor(result.last_evaluated_key))
 
+    def open_in_cells(self, tenant: str, category: str, cells: Sequence[str]) -> list[Ticket]:
+        found: list[Ticket] = []
+        for cell in cells:
+            for item in TicketModel.by_cell.query(f"{tenant}#{category}#{cell}"):
+                if item.tenant == tenant:
+                    found.append(ticket_from_model(item))
+        return found
+
     def next_sequence(self, tenant: str, day: str) -> int:
         counter = CounterModel(pk=f"SEQ#{tenant}#{day}")
         # Counters are only needed while the day's numbers are being handed out.
@@ -377,38 +463,122 @@ class DynamoTicketRepository:
 
 
 class DynamoTenantDirectory:
-    """Tenant configs, cached per container for `ttl_seconds` so edits apply without a deploy."""
+    """Tenant configs, cached per container for `ttl_seconds` so edits apply without a deploy.
+
+    A bundle's areas are written under a new revision first; the config item that names the
+    revision is written last, so a reader never sees a half-loaded tenant.
+    """
 
     def __init__(self, ttl_seconds: float = 60.0, monotonic: Callable[[], float] = time.monotonic):
         self._ttl = ttl_seconds
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._cache: dict[str, Tenant] | None = None
+        self._cache: dict[str, tuple[Tenant, int]] | None = None
         self._loaded_at = 0.0
+        self._jurisdictions: dict[str, tuple[str, Jurisdiction]] = {}
 
-    def _load(self) -> dict[str, Tenant]:
+    def _load(self) -> dict[str, tuple[Tenant, int]]:
         with self._lock:
             if self._cache is None or self._monotonic() - self._loaded_at > self._ttl:
-                tenants: dict[str, Tenant] = {}
+                tenants: dict[str, tuple[Tenant, int]] = {}
                 for item in TenantModel.query("TENANTS"):
                     tenant = parse_tenant(_plain(item.config), source=f"tenants/{item.sk}")
-                    tenants[tenant.tenant_id] = tenant
+                    tenants[tenant.tenant_id] = (tenant, int(item.area_count or 0))
                 self._cache = tenants
                 self._loaded_at = self._monotonic()
             return self._cache
 
     def get(self, tenant_id: str) -> Tenant | None:
-        return self._load().get(tenant_id)
+        found = self._load().get(tenant_id)
+        return found[0] if found else None
 
     def all(self) -> Sequence[Tenant]:
-        return list(self._load().values())
+        return [tenant for tenant, _ in self._load().values()]
 
-    def put(self, tenant: Tenant) -> None:
+    def jurisdiction(self, tenant_id: str) -> Jurisdiction:
+        found = self._load().get(tenant_id)
+        if found is None:
+            raise KeyError(tenant_id)
+        tenant, expected = found
+        cached = self._jurisdictions.get(tenant_id)
+        if cached is not None and cached[0] == tenant.revision:
+            return cached[1]
+        villages: list[Village] = []
+        blobs: list[tuple[str, bytes]] = []
+        for item in AreaModel.query(f"AREAS#{tenant_id}#{tenant.revision}"):
+            villages.append(Village(**_plain(item.village)))
+            blobs.append((item.sk, bytes(item.geometry)))
+        if len(villages) != expected:
+            raise RuntimeError(
+                f"{tenant_id} revision {tenant.revision}: {len(villages)} of {expected} areas"
+            )
+        jurisdiction = build_jurisdiction(tenant, villages, from_wkb(blobs), f"tenants/{tenant_id}")
+        self._jurisdictions[tenant_id] = (tenant.revision, jurisdiction)
+        return jurisdiction
+
+    def put(self, bundle: TenantBundle) -> None:
+        tenant = bundle.tenant
+        previous = self._stored_revision(tenant.tenant_id)
+        area_pk = f"AREAS#{tenant.tenant_id}#{tenant.revision}"
+        geometries = to_wkb(bundle.shapes)
+        with AreaModel.batch_write() as batch:
+            for village in bundle.jurisdiction.villages.values():
+                batch.save(
+                    AreaModel(
+                        pk=area_pk,
+                        sk=village.code,
+                        village=asdict(village),
+                        geometry=geometries[village.code],
+                    )
+                )
         TenantModel(
             pk="TENANTS",
             sk=tenant.tenant_id,
             config=tenant_document(tenant),
+            area_count=len(bundle.jurisdiction.villages),
             updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         ).save()
+        if previous and previous != tenant.revision:
+            with AreaModel.batch_write() as batch:
+                for item in AreaModel.query(f"AREAS#{tenant.tenant_id}#{previous}"):
+                    batch.delete(item)
         with self._lock:
             self._cache = None
+
+    @staticmethod
+    def _stored_revision(tenant_id: str) -> str | None:
+        try:
+            item = TenantModel.get("TENANTS", tenant_id, consistent_read=True)
+        except TenantModel.DoesNotExist:
+            return None
+        revision = _plain(item.config).get("revision")
+        return revision if isinstance(revision, str) else None
+
+
+class DynamoUnitHeads:
+    def appoint(self, tenant: str, unit_id: str, head: Head) -> None:
+        HeadModel(
+            pk=f"HEADS#{tenant}#{unit_id}",
+            sk=_ts(head.since),
+            name=head.name,
+            username=head.username,
+            nip=head.nip,
+            recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        ).save()
+
+    def head_at(self, tenant: str, unit_id: str, at: datetime) -> Head | None:
+        for item in HeadModel.query(
+            f"HEADS#{tenant}#{unit_id}",
+            HeadModel.sk <= _ts(at),
+            scan_index_forward=False,
+            limit=1,
+        ):
+            return _head(item)
+        return None
+
+    def history(self, tenant: str, unit_id: str) -> Sequence[Head]:
+        return [_head(item) for item in HeadModel.query(f"HEADS#{tenant}#{unit_id}")]
+
+
+def _head(item: HeadModel) -> Head:
+    return Head(name=item.name, since=_dt(item.sk), username=item.username, nip=item.nip)

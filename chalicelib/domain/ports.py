@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib.domain.bundle import TenantBundle
+from chalicelib.domain.jurisdiction import Jurisdiction
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import Ticket
 
@@ -38,6 +40,10 @@ class TicketRepository(Protocol):
         self, tenant: str, reporter_id: str, *, limit: int, cursor: str | None
     ) -> Page: ...
 
+    def open_in_cells(self, tenant: str, category: str, cells: Sequence[str]) -> list[Ticket]:
+        """Open, located tickets of a category whose location falls in any geohash cell."""
+        ...
+
     def next_sequence(self, tenant: str, day: str) -> int:
         """Atomically increment and return the tenant's ticket counter for `day` (YYMMDD)."""
         ...
@@ -48,7 +54,31 @@ class TenantDirectory(Protocol):
 
     def all(self) -> Sequence[Tenant]: ...
 
-    def put(self, tenant: Tenant) -> None: ...
+    def jurisdiction(self, tenant_id: str) -> Jurisdiction:
+        """Areas, units and routing of a served tenant, built once per revision."""
+        ...
+
+    def put(self, bundle: TenantBundle) -> None:
+        """Store a validated bundle; readers switch to it only once it is complete."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """Who heads a unit from `since` (until the next record): the person a sanction names."""
+
+    name: str
+    since: datetime
+    username: str | None = None
+    nip: str | None = None
+
+
+class UnitHeads(Protocol):
+    def appoint(self, tenant: str, unit_id: str, head: Head) -> None: ...
+
+    def head_at(self, tenant: str, unit_id: str, at: datetime) -> Head | None: ...
+
+    def history(self, tenant: str, unit_id: str) -> Sequence[Head]: ...
 
 
 @dataclass(frozen=True, slots=True)

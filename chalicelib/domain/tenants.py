@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,6 +13,7 @@ from chalicelib.domain.errors import TenantConfigError
 TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 CATEGORY_CODE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 NUMBER_PREFIX = re.compile(r"^[A-Z]{2,5}$")
+STRUCTURE_FIELDS = ("boundaries", "levels", "agencies", "routing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,10 @@ class Tenant:
     timezone: str
     number_prefix: str
     categories: tuple[Category, ...]
+    # levels, agencies, routing and the boundaries file name: read by the jurisdiction.
+    structure: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # Content hash of the loaded bundle; areas are stored under it (see adapters.dynamodb).
+    revision: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -90,18 +95,23 @@ def parse_tenant(data: object, source: str = "tenant.json") -> Tenant:
                 description_en=_text(raw, "description_en", where, required=False),
             )
         )
+    revision = data.get("revision", "")
     return Tenant(
         tenant_id=tenant_id,
         name=_text(data, "name", source),
         timezone=timezone,
         number_prefix=prefix,
         categories=tuple(categories),
+        structure={k: data[k] for k in STRUCTURE_FIELDS if k in data},
+        revision=revision if isinstance(revision, str) else "",
     )
 
 
 def tenant_document(tenant: Tenant) -> dict[str, Any]:
     """The inverse of `parse_tenant`: what a store keeps."""
     return {
+        **dict(tenant.structure),
+        "revision": tenant.revision,
         "id": tenant.tenant_id,
         "name": tenant.name,
         "timezone": tenant.timezone,

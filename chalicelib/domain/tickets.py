@@ -142,6 +142,19 @@ class Rejection:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """One stretch of a ticket with one unit; the SLA clock of that unit runs on it."""
+
+    unit_id: str
+    unit_name: str
+    unit_type: str
+    started_at: datetime
+    head: str | None = None
+    due_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
 @dataclass(slots=True)
 class Ticket:
     tenant: str
@@ -166,6 +179,7 @@ class Ticket:
     overdue: bool = False
     flags: list[str] = field(default_factory=list)
     rejection: Rejection | None = None
+    assignments: list[Assignment] = field(default_factory=list)
     version: int | None = None
 
     @property
@@ -220,6 +234,39 @@ class Ticket:
         self.pending_upload = None
         self.transition(Status.LOCATING, at=at, note="photo received")
         return True
+
+    def assign(
+        self,
+        *,
+        unit: dict[str, str],
+        area: dict[str, dict[str, str]],
+        location: Location,
+        at: datetime,
+        head: str | None = None,
+        note: str = "",
+    ) -> None:
+        """Place the ticket and hand it to its first unit (locating -> waiting)."""
+        self.location = location
+        self.area = area
+        self.assigned_unit = dict(unit)
+        self.assignments.append(
+            Assignment(
+                unit_id=unit["id"],
+                unit_name=unit["name"],
+                unit_type=unit["type"],
+                started_at=at,
+                head=head,
+            )
+        )
+        self.transition(Status.WAITING, at=at, unit=unit["id"], note=note or f"to {unit['name']}")
+
+    def reject(self, reason: str, message: str, *, at: datetime, actor_role: str = SYSTEM) -> None:
+        self.rejection = Rejection(reason=reason, message=message)
+        self.transition(Status.REJECTED, at=at, actor_role=actor_role, note=message)
+
+    def flag(self, flag: str) -> None:
+        if flag not in self.flags:
+            self.flags.append(flag)
 
 
 def ticket_number(prefix: str, local_day: datetime, sequence: int) -> str:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.access import require_staff, require_staff_access
-from chalicelib.domain.errors import NotFound, StaleWrite
+from chalicelib.domain.errors import (
+    Conflict,
+    InvalidRequest,
+    MalformedRequest,
+    NotAllowed,
+    NotFound,
+    StaleWrite,
+)
+from chalicelib.domain.geo import Coordinates, cells_within, coordinates_problem, haversine_m
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ports import (
     Clock,
@@ -20,9 +28,17 @@ from chalicelib.domain.ports import (
     TicketRepository,
     UploadSigner,
 )
-from chalicelib.domain.reports import PHOTO_TYPES, parse_report
+from chalicelib.domain.reports import PHOTO_TYPES, parse_location, parse_report
 from chalicelib.domain.tenants import Tenant
-from chalicelib.domain.tickets import PendingUpload, PhotoKind, Status, Ticket, ticket_number
+from chalicelib.domain.tickets import (
+    LocationSource,
+    PendingUpload,
+    PhotoKind,
+    Status,
+    Ticket,
+    ticket_number,
+)
+from chalicelib.service.routing import Router
 from chalicelib.service.views import Audience, iso, ticket_view
 
 log = logging.getLogger(__name__)
@@ -33,6 +49,7 @@ UPLOAD_KEY = re.compile(
     r"^uploads/(?P<tenant>[a-z][a-z0-9-]{1,40})/(?P<ticket>[0-9a-f]{32})/(?P<name>[a-z0-9.-]{1,80})$"
 )
 SAVE_ATTEMPTS = 5
+NEARBY_LIMIT = 20
 
 
 class PhotoOutcome(StrEnum):
@@ -71,7 +88,9 @@ class ReportService:
         uploads: UploadSigner,
         clock: Clock,
         new_id: Callable[[], str],
+        router: Router,
     ) -> None:
+        self._router = router
         self._tickets = tickets
         self._tenants = tenants
         self._uploads = uploads
@@ -131,6 +150,7 @@ class ReportService:
             ticket.transition(Status.LOCATING, at=now, note="report filed with device location")
         else:
             ticket.transition(Status.NEEDS_LOCATION, at=now, note="report filed without location")
+        self._router.route(ticket)
         self._tickets.add(ticket)
         log.info(
             "report filed",
@@ -151,6 +171,75 @@ class ReportService:
         elif caller is not None and caller.is_staff_of(tenant.tenant_id):
             audience = Audience.STAFF
         return ticket_view(ticket, tenant, audience)
+
+    def set_location(
+        self, tenant_id: str, ticket_id: str, caller: Principal, body: object
+    ) -> dict[str, Any]:
+        """The reporter places a ticket that had no usable location."""
+        tenant = self.tenant(tenant_id)
+        if not isinstance(body, Mapping):
+            raise MalformedRequest("the request body must be a JSON object")
+        location = parse_location(body, "location", LocationSource.MANUAL)
+        ticket = None
+        if _plausible_id(ticket_id):
+            ticket = self._tickets.get(tenant.tenant_id, ticket_id)
+        if ticket is None:
+            raise NotFound(f"no report {ticket_id!r} in {tenant_id}")
+        if ticket.reporter_id != caller.subject:
+            raise NotAllowed("only the reporter may set the location", code="not_reporter")
+        if ticket.status is not Status.NEEDS_LOCATION:
+            raise Conflict(
+                f"the location can be set only while the report needs one (it is {ticket.status})",
+                code="invalid_transition",
+            )
+        now = self._clock.now()
+        ticket.location = location
+        ticket.transition(
+            Status.LOCATING,
+            at=now,
+            actor_role="reporter",
+            actor_id=caller.subject,
+            note="location set by the reporter",
+        )
+        self._router.route(ticket)
+        self._tickets.save(ticket)
+        return ticket_view(ticket, tenant, Audience.REPORTER)
+
+    def nearby(
+        self, tenant_id: str, *, near: str | None, radius_m: int, category: str | None
+    ) -> dict[str, Any]:
+        """Open reports of a category near a point, nearest first: duplicate suggestions.
+
+        Private reports are never listed; they are only counted, so a citizen still learns
+        that the problem is already reported.
+        """
+        tenant = self.tenant(tenant_id)
+        if not category:
+            raise InvalidRequest("category is required", field="category")
+        if tenant.category(category) is None:
+            raise InvalidRequest(
+                f"unknown category {category!r}", code="unknown_category", field="category"
+            )
+        point = _parse_near(near)
+        candidates = self._tickets.open_in_cells(
+            tenant.tenant_id, category, cells_within(point.lat, point.lon, radius_m)
+        )
+        hits: list[tuple[float, Ticket]] = []
+        for ticket in candidates:
+            if ticket.location is None or not ticket.is_open:
+                continue
+            distance = haversine_m(point, Coordinates(ticket.location.lat, ticket.location.lon))
+            if distance <= radius_m:
+                hits.append((distance, ticket))
+        hits.sort(key=lambda hit: (hit[0], hit[1].created_at))
+        public = [(d, t) for d, t in hits if not t.private]
+        return {
+            "items": [
+                {**ticket_view(t, tenant, Audience.PUBLIC), "distance_m": round(d, 1)}
+                for d, t in public[:NEARBY_LIMIT]
+            ],
+            "private_nearby": len(hits) - len(public),
+        }
 
     def staff_view(self, tenant_id: str, ticket_id: str, caller: Principal) -> dict[str, Any]:
         tenant = self.tenant(tenant_id)
@@ -189,6 +278,7 @@ class ReportService:
             if not ticket.receive_photo(key, at=self._clock.now(), size=size):
                 already = any(p.key == key for p in ticket.photos)
                 return PhotoOutcome.DUPLICATE if already else PhotoOutcome.IGNORED
+            self._router.route(ticket)
             try:
                 self._tickets.save(ticket)
             except StaleWrite:
@@ -199,6 +289,20 @@ class ReportService:
             )
             return PhotoOutcome.ACCEPTED
         raise StaleWrite(f"ticket for {key} kept changing; will be retried")
+
+
+def _parse_near(near: str | None) -> Coordinates:
+    parts = (near or "").split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lat, lon = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InvalidRequest("near must be 'lat,lon' in decimal degrees", field="near") from None
+    problem = coordinates_problem(lat, lon)
+    if problem:
+        raise InvalidRequest(f"near: {problem}", field="near")
+    return Coordinates(lat, lon)
 
 
 def _plausible_id(ticket_id: str) -> bool:

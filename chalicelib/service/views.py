@@ -81,6 +81,17 @@ def ticket_view(ticket: Ticket, tenant: Tenant, audience: Audience) -> dict[str,
     }
     if audience is not Audience.PUBLIC:
         view["flags"] = list(ticket.flags)
+    if audience is Audience.STAFF:
+        view["assignments"] = [
+            {
+                "unit": {"id": a.unit_id, "name": a.unit_name, "type": a.unit_type},
+                "head": a.head,
+                "started_at": iso(a.started_at, zone),
+                "due_at": iso(a.due_at, zone),
+                "ended_at": iso(a.ended_at, zone),
+            }
+            for a in ticket.assignments
+        ]
     if audience is Audience.REPORTER:
         view["upload_pending"] = ticket.pending_upload is not None
     return view

@@ -134,8 +134,23 @@ class LocalStack:
         from chalicelib import bootstrap
         from chalicelib.admin import load_bundles
 
+        from chalicelib.admin import appoint_head
+        from chalicelib.domain.ports import Head
+        from infra.local.demo_users import DEMO_USERS
+
+        services = bootstrap.services()
         folders = sorted(p for p in TENANTS_DIR.iterdir() if (p / "tenant.json").exists())
-        load_bundles(folders, bootstrap.services().tenants)
+        load_bundles(folders, services.tenants)
+        since = self._clock.now()
+        for user in DEMO_USERS:
+            if user.role == "official" and user.unit:
+                appoint_head(
+                    services.tenants,
+                    services.heads,
+                    tenant=user.tenant,
+                    unit_id=user.unit,
+                    head=Head(name=user.name, since=since, username=user.username),
+                )
 
     def _create_users(self) -> None:
         import boto3

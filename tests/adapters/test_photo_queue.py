@@ -49,10 +49,10 @@ def queue(aws_stack: AwsStack) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 def jakarta(real_services: bootstrap.Services) -> bootstrap.Services:
-    from tests.fakes import shipped_tenants
+    from tests.fakes import shipped_bundles
 
-    for tenant in shipped_tenants():
-        real_services.tenants.put(tenant)
+    for bundle in shipped_bundles():
+        real_services.tenants.put(bundle)
     return real_services
 
 

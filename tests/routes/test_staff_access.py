@@ -39,7 +39,11 @@ def ticket_id(services: Services) -> str:
             "/v1/jakarta/reports",
             headers={"Content-Type": "application/json", "Authorization": "Bearer citizen"},
             body=json.dumps(
-                {"category": "sampah", "description": "x", "location": {"lat": -6.17, "lon": 106.82}}
+                {
+                    "category": "sampah",
+                    "description": "x",
+                    "location": {"lat": -6.17, "lon": 106.82},
+                }
             ),
         )
     created = str(response.json_body["ticket_id"])

@@ -1,0 +1,1 @@
+"""Offline tools that prepare tenant bundle data (not deployed)."""
