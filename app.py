@@ -6,10 +6,10 @@ import logging
 import os
 from typing import Any
 
-from chalice.app import Chalice, Response, SQSEvent
+from chalice.app import Chalice, DynamoDBEvent, Response, SQSEvent
 
 from chalicelib import bootstrap
-from chalicelib.events import handle_photo_messages
+from chalicelib.events import handle_photo_messages, handle_ticket_stream
 from chalicelib.http import (
     api,
     error_middleware,
@@ -23,8 +23,12 @@ app = Chalice(app_name="cepat-respon")
 app.log.setLevel(logging.INFO)
 app.register_middleware(error_middleware, "http")
 
-# Resolved when the app is packaged; each stage names its own queue (.chalice/config.json).
+# Resolved when the app is packaged; each stage names its own queue and stream.
 PHOTO_QUEUE = os.environ.get("PHOTO_QUEUE_NAME", "cepat-respon-dev-photo")
+TICKETS_STREAM_ARN = os.environ.get(
+    "TICKETS_STREAM_ARN",
+    "arn:aws:dynamodb:ap-southeast-3:000000000000:table/cepat-respon-dev-tickets/stream/latest",
+)
 
 
 def _req() -> Any:
@@ -118,3 +122,9 @@ def get_ticket(tenant: str, ticket_id: str) -> dict[str, Any]:
 def on_photo_uploaded(event: SQSEvent) -> dict[str, Any]:
     records = [record.to_dict() for record in event]
     return handle_photo_messages(records, bootstrap.services().reports)
+
+
+@app.on_dynamodb_record(stream_arn=TICKETS_STREAM_ARN, batch_size=25, name="ticket_events")
+def on_ticket_changed(event: DynamoDBEvent) -> dict[str, Any]:
+    records = [record.to_dict() for record in event]
+    return handle_ticket_stream(records, bootstrap.services().require_notifier())

@@ -15,6 +15,7 @@ from chalicelib.domain.ports import (
     TokenVerifier,
     UnitHeads,
 )
+from chalicelib.service.notifications import Notifier
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
 
@@ -28,6 +29,12 @@ class Services:
     heads: UnitHeads
     verifier: TokenVerifier
     reports: ReportService
+    notifier: Notifier | None = None
+
+    def require_notifier(self) -> Notifier:
+        if self.notifier is None:
+            raise RuntimeError("UNIT_TOPIC_ARN and REPORTER_TOPIC_ARN are not configured")
+        return self.notifier
 
 
 _lock = threading.Lock()
@@ -46,6 +53,8 @@ def build(settings: Settings, clock: Clock) -> Services:
     from chalicelib.adapters import dynamodb
     from chalicelib.adapters.cognito import CognitoTokenVerifier, issuer_for
     from chalicelib.adapters.s3 import S3UploadSigner
+    from chalicelib.adapters.sns import SnsPublisher
+    from chalicelib.domain.notifications import Audience
 
     dynamodb.bind(
         tickets_table=settings.tickets_table,
@@ -75,7 +84,18 @@ def build(settings: Settings, clock: Clock) -> Services:
         new_id=new_id,
         router=Router(tenants, heads, clock),
     )
+    notifier = None
+    if settings.unit_topic_arn and settings.reporter_topic_arn:
+        sns: Any = boto3.client(
+            "sns", region_name=settings.region, endpoint_url=settings.endpoint_url
+        )
+        topics = {
+            Audience.UNIT: settings.unit_topic_arn,
+            Audience.REPORTER: settings.reporter_topic_arn,
+        }
+        notifier = Notifier(SnsPublisher(sns, topics), settings.public_base_url)
     return Services(
+        notifier=notifier,
         settings=settings,
         clock=clock,
         tickets=tickets,

@@ -17,6 +17,10 @@ class Settings:
     uploads_bucket: str
     user_pool_id: str
     user_pool_client_id: str
+    # Only the stream handler needs the topics; links in notifications start with base_url.
+    unit_topic_arn: str | None = None
+    reporter_topic_arn: str | None = None
+    public_base_url: str = ""
     # Only the local stack sets these: moto's endpoint and the JWKS it serves.
     endpoint_url: str | None = None
     jwks_url: str | None = None
@@ -44,6 +48,9 @@ class Settings:
             uploads_bucket=env["UPLOADS_BUCKET"],
             user_pool_id=env["USER_POOL_ID"],
             user_pool_client_id=env["USER_POOL_CLIENT_ID"],
+            unit_topic_arn=env.get("UNIT_TOPIC_ARN") or None,
+            reporter_topic_arn=env.get("REPORTER_TOPIC_ARN") or None,
+            public_base_url=env.get("PUBLIC_BASE_URL", ""),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             jwks_url=env.get("COGNITO_JWKS_URL") or None,
         )

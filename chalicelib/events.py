@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
+from chalicelib.service.notifications import Notifier
 from chalicelib.service.reports import PhotoOutcome, ReportService
 
 log = logging.getLogger(__name__)
@@ -60,3 +61,30 @@ def handle_photo_messages(
             log.exception("photo message failed; SQS will retry it", extra={"id": message_id})
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
+
+
+def handle_ticket_stream(
+    records: Iterable[Mapping[str, Any]], notifier: Notifier
+) -> dict[str, list[dict[str, str]]]:
+    """Notify for each ticket change in stream order.
+
+    On a failure the rest of the batch is not attempted: the stream retries from the failed
+    record (ReportBatchItemFailures), so later records would otherwise be notified twice.
+    """
+    from chalicelib.adapters.dynamodb import ticket_from_stream_image
+
+    for record in records:
+        change = record.get("dynamodb") or {}
+        sequence = str(change.get("SequenceNumber", ""))
+        try:
+            after = ticket_from_stream_image(change.get("NewImage"))
+            if after is None:
+                continue
+            before = ticket_from_stream_image(change.get("OldImage"))
+            notifier.ticket_changed(before, after)
+        except Exception:
+            log.exception(
+                "ticket change not notified; the stream retries it", extra={"seq": sequence}
+            )
+            return {"batchItemFailures": [{"itemIdentifier": sequence}]}
+    return {"batchItemFailures": []}

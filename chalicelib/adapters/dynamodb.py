@@ -377,6 +377,13 @@ def ticket_from_model(item: TicketModel) -> Ticket:
     )
 
 
+def ticket_from_stream_image(image: dict[str, Any] | None) -> Ticket | None:
+    """A ticket from a DynamoDB stream image; None for other items (counters) or no image."""
+    if not image or "ticket_id" not in image:
+        return None
+    return ticket_from_model(TicketModel.from_raw_data(image))
+
+
 def _encode_cursor(key: dict[str, Any] | None) -> str | None:
     if not key:
         return None

@@ -64,6 +64,7 @@ class LocalStack:
     _moto: Any = None
     _clock: Any = None
     _app_module: ModuleType | None = None
+    _api_server: Any = None
     _jobs: dict[str, ScheduleJob] = field(default_factory=dict)
     _jobs_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,11 +74,13 @@ class LocalStack:
         self._start_moto()
         self._provision()
         self._configure_app()
+        self._bind_api()
         self._load_tenants()
         self._create_users()
-        self._start_api()
+        self._spawn("api", self._api_server.serve_forever)
         self._start_control()
-        self._start_photo_poller()
+        self._spawn("photo-poller", self._poll_photo_queue)
+        self._spawn("ticket-stream", self._poll_ticket_stream)
         self._start_scheduler()
 
     def _start_moto(self) -> None:
@@ -118,6 +121,9 @@ class LocalStack:
                 "USER_POOL_ID": out["UserPoolId"],
                 "USER_POOL_CLIENT_ID": out["UserPoolClientId"],
                 "PHOTO_QUEUE_NAME": out["PhotoQueueUrl"].rsplit("/", 1)[-1],
+                "TICKETS_STREAM_ARN": out["TicketsStreamArn"],
+                "UNIT_TOPIC_ARN": out["UnitNotificationsTopicArn"],
+                "REPORTER_TOPIC_ARN": out["ReporterNotificationsTopicArn"],
                 # On AWS the JWKS lives at the issuer; moto serves the same document locally.
                 "COGNITO_JWKS_URL": f"{moto_url}/{out['UserPoolId']}/.well-known/jwks.json",
             }
@@ -132,9 +138,7 @@ class LocalStack:
 
     def _load_tenants(self) -> None:
         from chalicelib import bootstrap
-        from chalicelib.admin import load_bundles
-
-        from chalicelib.admin import appoint_head
+        from chalicelib.admin import appoint_head, load_bundles
         from chalicelib.domain.ports import Head
         from infra.local.demo_users import DEMO_USERS
 
@@ -176,7 +180,7 @@ class LocalStack:
         tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         tmp.replace(target)
 
-    def _start_api(self) -> None:
+    def _bind_api(self) -> None:
         from chalice.config import Config
         from chalice.local import create_local_server
 
@@ -192,7 +196,9 @@ class LocalStack:
         server = create_local_server(app, config, self.host, self.ports.api)
         self.ports.api = server.server.server_address[1]
         self._servers.append(server.server)
-        self._spawn("api", server.serve_forever)
+        self._api_server = server
+        # Links in notifications point at this API.
+        os.environ["PUBLIC_BASE_URL"] = self.api_url
 
     def _start_control(self) -> None:
         handler = type("Handler", (ControlHandler,), {"stack": self})
@@ -201,9 +207,6 @@ class LocalStack:
         self.ports.control = server.server_address[1]
         self._servers.append(server)
         self._spawn("control", server.serve_forever)
-
-    def _start_photo_poller(self) -> None:
-        self._spawn("photo-poller", self._poll_photo_queue)
 
     def _start_scheduler(self) -> None:
         from chalice.app import Rate, ScheduledEventConfig
@@ -252,6 +255,49 @@ class LocalStack:
                 if self._stop.is_set():
                     return
                 log.exception("photo queue: delivery failed")
+                time.sleep(1)
+
+    def _poll_ticket_stream(self) -> None:
+        """Feed the tickets table's stream to the ticket-events handler, as Lambda would."""
+        import boto3
+
+        streams = boto3.client("dynamodbstreams", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        arn = self.outputs["TicketsStreamArn"]
+        assert self._app_module is not None
+        handler = self._app_module.on_ticket_changed
+        iterators: dict[str, str] = {}
+        while not self._stop.is_set():
+            try:
+                shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+                for shard in shards:
+                    if shard["ShardId"] not in iterators:
+                        iterators[shard["ShardId"]] = streams.get_shard_iterator(
+                            StreamArn=arn,
+                            ShardId=shard["ShardId"],
+                            ShardIteratorType="TRIM_HORIZON",
+                        )["ShardIterator"]
+                busy = False
+                for shard_id, iterator in list(iterators.items()):
+                    page = streams.get_records(ShardIterator=iterator, Limit=25)
+                    iterators[shard_id] = page["NextShardIterator"]
+                    if page["Records"]:
+                        busy = True
+                        deliver_stream_batch(
+                            page["Records"],
+                            handler,
+                            arn,
+                            dead_letter=lambda body: sqs.send_message(
+                                QueueUrl=self.outputs["TicketEventsDeadLetterQueueUrl"],
+                                MessageBody=body,
+                            ),
+                        )
+                if not busy:
+                    self._stop.wait(0.2)
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("ticket stream: delivery failed")
                 time.sleep(1)
 
     def _run_schedules(self) -> None:
@@ -342,6 +388,50 @@ def deliver_sqs_batch(
             ],
         )
     return {"received": len(messages), "deleted": len(done)}
+
+
+def deliver_stream_batch(
+    records: list[dict[str, Any]],
+    handler: Any,
+    stream_arn: str,
+    *,
+    dead_letter: Any,
+    attempts: int = 3,
+) -> dict[str, int]:
+    """Lambda's stream poller in small: retry from the first failed record, then give up on it.
+
+    A record still failing after `attempts` goes to the dead-letter queue (Lambda's on-failure
+    destination) and the batch carries on after it.
+    """
+    pending = [_stream_record(r, stream_arn) for r in records]
+    delivered = dead = 0
+    tries = 0
+    while pending:
+        result = handler({"Records": pending}, _lambda_context("ticket_events"))
+        failures = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
+        if not failures:
+            delivered += len(pending)
+            break
+        seqs = [r["dynamodb"]["SequenceNumber"] for r in pending]
+        first = seqs.index(failures[0]) if failures[0] in seqs else 0
+        delivered += first
+        pending = pending[first:]
+        tries += 1
+        if tries >= attempts:
+            dead_letter(json.dumps({"stream": stream_arn, "record": pending[0]}, default=str))
+            dead += 1
+            pending = pending[1:]
+            tries = 0
+    return {"delivered": delivered, "dead_lettered": dead}
+
+
+def _stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """boto3 parses what Lambda passes as epoch seconds; give the handler Lambda's shape."""
+    change = dict(record.get("dynamodb", {}))
+    created = change.get("ApproximateCreationDateTime")
+    if hasattr(created, "timestamp"):
+        change["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {**record, "dynamodb": change, "eventSourceARN": stream_arn}
 
 
 def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:

@@ -36,6 +36,10 @@ OUTPUT_NAMES = {
     "UserPoolId",
     "UserPoolArn",
     "UserPoolClientId",
+    "TicketsStreamArn",
+    "TicketEventsDeadLetterQueueUrl",
+    "UnitNotificationsTopicArn",
+    "ReporterNotificationsTopicArn",
 }
 
 
@@ -154,6 +158,9 @@ def test_provision_returns_every_output_named_after_the_stack(stack: dict[str, s
     assert stack["PhotoQueueArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{STACK_NAME}-photo"
     assert stack["PhotoDeadLetterQueueUrl"].endswith(f"/{STACK_NAME}-photo-dlq")
     assert stack["UserPoolArn"].endswith(f":userpool/{stack['UserPoolId']}")
+    assert stack["UnitNotificationsTopicArn"].endswith(f":{STACK_NAME}-unit-notifications")
+    assert stack["ReporterNotificationsTopicArn"].endswith(f":{STACK_NAME}-reporter-notifications")
+    assert f":table/{STACK_NAME}-tickets/stream/" in stack["TicketsStreamArn"]
 
 
 def test_two_stages_in_one_account_do_not_collide(session: boto3.session.Session) -> None:
@@ -170,13 +177,21 @@ def test_tickets_table_is_keyed_by_pk_with_reporter_index_ttl_and_recovery(
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["DeletionProtectionEnabled"] is True
-    (index,) = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "by_reporter"
-    assert index["KeySchema"] == [
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"by_reporter", "by_cell"}
+    assert indexes["by_reporter"]["KeySchema"] == [
         {"AttributeName": "reporter_key", "KeyType": "HASH"},
         {"AttributeName": "created_at", "KeyType": "RANGE"},
     ]
-    assert index["Projection"]["ProjectionType"] == "ALL"
+    assert indexes["by_cell"]["KeySchema"] == [
+        {"AttributeName": "cell", "KeyType": "HASH"},
+        {"AttributeName": "created_at", "KeyType": "RANGE"},
+    ]
+    assert all(i["Projection"]["ProjectionType"] == "ALL" for i in indexes.values())
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
     ttl = dynamodb.describe_time_to_live(TableName=stack["TicketsTableName"])
     assert ttl["TimeToLiveDescription"] == {
         "TimeToLiveStatus": "ENABLED",
