@@ -19,7 +19,7 @@ from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.tickets import Status
 from infra.local.stack import deliver_sqs_batch
 from tests.adapters.conftest import AwsStack
-from tests.fakes import SHARED, FixedClock, fake_services
+from tests.fakes import SHARED, FixedClock, fake_services, shipped_bundles
 
 CITIZEN = Principal(subject="citizen-sub-1", username="warga", roles=frozenset({Role.CITIZEN}))
 JPEG = (SHARED / "data" / "photos" / "Canon_40D.jpg").read_bytes()
@@ -49,8 +49,6 @@ def queue(aws_stack: AwsStack) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 def jakarta(real_services: bootstrap.Services) -> bootstrap.Services:
-    from tests.fakes import shipped_bundles
-
     for bundle in shipped_bundles():
         real_services.tenants.put(bundle)
     return real_services
@@ -69,12 +67,13 @@ def deliver(queue: dict[str, Any], **kwargs: Any) -> dict[str, int]:
     )
 
 
-def test_uploaded_photo_moves_its_ticket_to_locating_once_even_if_delivered_twice(
+def test_uploaded_photo_routes_its_ticket_once_even_if_delivered_twice(
     jakarta: bootstrap.Services, queue: dict[str, Any], clock: FixedClock
 ) -> None:
     body = {
         "category": "sampah",
         "description": "Sampah di trotoar",
+        "location": {"lat": -6.1754, "lon": 106.8272},
         "photo": {"content_type": "image/jpeg", "content_length": len(JPEG)},
     }
     submitted = jakarta.reports.submit("jakarta", CITIZEN, body)
@@ -91,8 +90,14 @@ def test_uploaded_photo_moves_its_ticket_to_locating_once_even_if_delivered_twic
 
     ticket = jakarta.tickets.get("jakarta", submitted.ticket.ticket_id)
     assert ticket is not None
-    assert ticket.status is Status.LOCATING
-    assert [e.to_status for e in ticket.timeline] == [Status.AWAITING_PHOTO, Status.LOCATING]
+    assert ticket.status is Status.WAITING
+    assert ticket.assigned_unit is not None
+    assert ticket.assigned_unit["name"] == "Kelurahan Gambir"
+    assert [e.to_status for e in ticket.timeline] == [
+        Status.AWAITING_PHOTO,
+        Status.LOCATING,
+        Status.WAITING,
+    ]
     assert sum(r["deleted"] for r in rounds) == 2
     leftover = queue["sqs"].receive_message(QueueUrl=queue["url"], WaitTimeSeconds=0)
     assert "Messages" not in leftover

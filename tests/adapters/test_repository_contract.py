@@ -10,7 +10,9 @@ import pytest
 from chalicelib.adapters import dynamodb
 from chalicelib.domain.errors import InvalidRequest, StaleWrite
 from chalicelib.domain.ports import TenantDirectory, TicketRepository
-from chalicelib.domain.tenants import parse_tenant
+from chalicelib.domain.areas import Outside
+from chalicelib.domain.bundle import TenantBundle
+from chalicelib.domain.jurisdiction import Placement
 from chalicelib.domain.tickets import (
     Channel,
     Location,
@@ -23,6 +25,7 @@ from chalicelib.domain.tickets import (
     Ticket,
 )
 from tests.adapters.conftest import REGION, AwsStack
+from tests.bundles import one_village, tiny_bundle, tiny_config
 from tests.fakes import FakeTenantDirectory, FakeTicketRepository
 
 T0 = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
@@ -189,34 +192,51 @@ class TestDynamoTicketRepository(TicketRepositoryContract):
             repo.list_by_reporter("jakarta", "mallory", limit=1, cursor=page.cursor)
 
 
-TENANT_DOC = {
-    "id": "maluku-utara",
-    "name": "Provinsi Maluku Utara",
-    "timezone": "Asia/Jayapura",
-    "number_prefix": "MUT",
-    "categories": [{"code": "sampah", "name_id": "Sampah", "name_en": "Trash"}],
-}
-
-
 class TenantDirectoryContract:
     @pytest.fixture
     def directory(self) -> TenantDirectory:
         raise NotImplementedError
 
     def test_stored_tenant_reads_back_and_is_listed(self, directory: TenantDirectory) -> None:
-        tenant = parse_tenant(TENANT_DOC)
+        bundle = tiny_bundle(revision=uuid.uuid4().hex[:16])
 
-        directory.put(tenant)
+        directory.put(bundle)
 
-        assert directory.get("maluku-utara") == tenant
-        assert tenant in directory.all()
+        assert directory.get("maluku-utara") == bundle.tenant
+        assert bundle.tenant in directory.all()
         assert directory.get("atlantis") is None
+
+    def test_stored_bundle_comes_back_as_its_jurisdiction(self, directory: TenantDirectory) -> None:
+        bundle = tiny_bundle(revision=uuid.uuid4().hex[:16])
+
+        directory.put(bundle)
+        jurisdiction = directory.jurisdiction("maluku-utara")
+
+        expected = bundle.jurisdiction
+        assert jurisdiction.tenant_name == "Provinsi Maluku Utara"
+        assert jurisdiction.villages == expected.villages
+        assert jurisdiction.units == expected.units
+        assert jurisdiction.routing == {"lampu_jalan": "sudin-pu"}
+        placed = jurisdiction.locate(0.785, 127.375)
+        assert isinstance(placed, Placement)
+        assert placed.village.code == "82.71.01.1001"
+        assert isinstance(jurisdiction.locate(0.5, 127.0), Outside)
 
 
 class TestFakeTenantDirectory(TenantDirectoryContract):
     @pytest.fixture
     def directory(self) -> TenantDirectory:
-        return FakeTenantDirectory(tenants=[])
+        return FakeTenantDirectory(bundles=[])
+
+
+def renamed(revision: str, name: str) -> TenantBundle:
+    boundaries = one_village()
+    boundaries["features"][0]["properties"]["name"] = name
+    return tiny_bundle(revision=revision, boundaries=boundaries)
+
+
+def stored_area_codes(tenant: str, revision: str) -> list[str]:
+    return [item.sk for item in dynamodb.AreaModel.query(f"AREAS#{tenant}#{revision}")]
 
 
 class TestDynamoTenantDirectory(TenantDirectoryContract):
@@ -226,16 +246,58 @@ class TestDynamoTenantDirectory(TenantDirectoryContract):
         return dynamodb.DynamoTenantDirectory()
 
     def test_cached_directory_sees_an_update_after_its_ttl(self, aws_stack: AwsStack) -> None:
+        bind_to(aws_stack)
         now = [0.0]
         reader = dynamodb.DynamoTenantDirectory(ttl_seconds=60, monotonic=lambda: now[0])
         writer = dynamodb.DynamoTenantDirectory()
-        writer.put(parse_tenant(TENANT_DOC))
+        writer.put(tiny_bundle(config=tiny_config(name="Provinsi Maluku Utara")))
         assert reader.get("maluku-utara") is not None
 
-        writer.put(parse_tenant({**TENANT_DOC, "name": "Maluku Utara (baru)"}))
+        writer.put(tiny_bundle(config=tiny_config(name="Maluku Utara (baru)")))
         cached = reader.get("maluku-utara")
         now[0] = 61.0
         fresh = reader.get("maluku-utara")
 
         assert cached is not None and cached.name == "Provinsi Maluku Utara"
         assert fresh is not None and fresh.name == "Maluku Utara (baru)"
+
+    def test_new_revision_reaches_readers_after_their_ttl_and_the_old_areas_are_deleted(
+        self, aws_stack: AwsStack
+    ) -> None:
+        bind_to(aws_stack)
+        old, new = uuid.uuid4().hex[:16], uuid.uuid4().hex[:16]
+        now = [0.0]
+        reader = dynamodb.DynamoTenantDirectory(ttl_seconds=60, monotonic=lambda: now[0])
+        writer = dynamodb.DynamoTenantDirectory()
+        writer.put(renamed(old, "Gamalama"))
+        before = reader.jurisdiction("maluku-utara")
+
+        writer.put(renamed(new, "Gamalama Baru"))
+        cached = reader.jurisdiction("maluku-utara")
+        now[0] = 61.0
+        fresh = reader.jurisdiction("maluku-utara")
+
+        assert before.villages["82.71.01.1001"].name == "Gamalama"
+        assert cached.villages["82.71.01.1001"].name == "Gamalama"
+        assert fresh.villages["82.71.01.1001"].name == "Gamalama Baru"
+        assert fresh.unit("kelurahan:82.71.01.1001") is not None
+        assert stored_area_codes("maluku-utara", old) == []
+        assert stored_area_codes("maluku-utara", new) == ["82.71.01.1001"]
+
+    def test_reader_holding_the_old_config_still_routes_right_after_a_new_revision(
+        self, aws_stack: AwsStack
+    ) -> None:
+        # A container that read the tenant configs (GET /v1/tenants, say) but has not routed a
+        # ticket of this tenant yet still holds the old revision for up to its TTL.
+        bind_to(aws_stack)
+        now = [0.0]
+        reader = dynamodb.DynamoTenantDirectory(ttl_seconds=60, monotonic=lambda: now[0])
+        writer = dynamodb.DynamoTenantDirectory()
+        writer.put(renamed(uuid.uuid4().hex[:16], "Gamalama"))
+        assert reader.get("maluku-utara") is not None
+        now[0] = 10.0
+
+        writer.put(renamed(uuid.uuid4().hex[:16], "Gamalama Baru"))
+        jurisdiction = reader.jurisdiction("maluku-utara")
+
+        assert isinstance(jurisdiction.locate(0.785, 127.375), Placement)

@@ -18,6 +18,7 @@ from tests.fakes import FakeTicketRepository, FakeVerifier, fake_services
 JSON = {"Content-Type": "application/json"}
 REPORT = {"category": "sampah", "description": "Sampah menumpuk di depan Pasar Baru"}
 JPEG = {"content_type": "image/jpeg", "content_length": 2_000_000}
+MONAS = {"lat": -6.1754, "lon": 106.8272}
 TICKET_KEYS = {
     "ticket_id", "number", "tenant", "status", "status_label", "category", "description",
     "channel", "private", "location", "area", "assigned_unit", "due_at", "overdue", "rejection",
@@ -213,10 +214,10 @@ def test_my_reports_page_with_limit_and_cursor(client: Client, services: Service
     assert second.json_body["cursor"] is None
 
 
-def test_photo_queue_moves_an_awaiting_photo_ticket_to_locating(
+def test_photo_queue_routes_an_awaiting_photo_ticket_by_its_device_location(
     client: Client, services: Services
 ) -> None:
-    created = post_report(client, {**REPORT, "photo": JPEG}).json_body
+    created = post_report(client, {**REPORT, "photo": JPEG, "location": MONAS}).json_body
     key = created["upload"]["fields"]["key"]
     notification = {
         "Records": [
@@ -242,9 +243,10 @@ def test_photo_queue_moves_an_awaiting_photo_ticket_to_locating(
     assert isinstance(tickets, FakeTicketRepository)
     ticket = tickets.get("jakarta", created["ticket_id"])
     assert ticket is not None
-    assert ticket.status is Status.LOCATING
+    assert ticket.status is Status.WAITING
     view = client.http.get(f"/v1/jakarta/reports/{created['ticket_id']}").json_body
-    assert view["status"] == "locating"
+    assert view["status"] == "waiting"
+    assert view["assigned_unit"]["name"] == "Kelurahan Gambir"
 
 
 def _big_description() -> str:

@@ -42,14 +42,16 @@ def ticket_id(services: Services) -> str:
                 {
                     "category": "sampah",
                     "description": "x",
-                    "location": {"lat": -6.17, "lon": 106.82},
+                    "location": {"lat": -6.1754, "lon": 106.8272},
                 }
             ),
         )
     created = str(response.json_body["ticket_id"])
     repo = services.tickets
     assert isinstance(repo, FakeTicketRepository)
-    repo.items[("jakarta", created)].assigned_unit = {"id": GAMBIR, "name": "Kelurahan Gambir"}
+    # Monas lies in Kelurahan Gambir: the report is routed there when it is filed.
+    assigned = repo.items[("jakarta", created)].assigned_unit
+    assert assigned is not None and assigned["id"] == GAMBIR
     return created
 
 

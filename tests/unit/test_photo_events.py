@@ -18,6 +18,7 @@ from tests.fakes import FakeTicketRepository, fake_services
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 JPEG = {"content_type": "image/jpeg", "content_length": 2_000_000}
+MONAS = {"lat": -6.1754, "lon": 106.8272}
 
 
 def canned(name: str) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def awaiting_photo(services: Services, reporter: str = "citizen-1") -> tuple[str
     submitted = services.reports.submit(
         "jakarta",
         principal_from_claims({"sub": reporter}),
-        {"category": "sampah", "description": "Sampah di got", "photo": JPEG},
+        {"category": "sampah", "description": "Sampah di got", "photo": JPEG, "location": MONAS},
     )
     assert submitted.upload is not None
     return submitted.ticket.ticket_id, submitted.upload.fields["key"]
@@ -133,7 +134,7 @@ def test_test_event_and_garbage_are_dropped_without_failure(
     assert ticket(tickets, ticket_id).status is Status.AWAITING_PHOTO
 
 
-def test_photo_message_moves_the_ticket_to_locating(
+def test_photo_message_routes_the_ticket_to_the_unit_of_its_device_location(
     services: Services, tickets: FakeTicketRepository
 ) -> None:
     ticket_id, key = awaiting_photo(services)
@@ -142,7 +143,9 @@ def test_photo_message_moves_the_ticket_to_locating(
 
     assert result == {"batchItemFailures": []}
     moved = ticket(tickets, ticket_id)
-    assert moved.status is Status.LOCATING
+    assert moved.status is Status.WAITING
+    assert moved.assigned_unit is not None
+    assert moved.assigned_unit["id"] == "kelurahan:31.71.01.1001"
     assert [(p.key, p.size) for p in moved.photos] == [(key, 1_843_221)]
 
 
@@ -160,7 +163,7 @@ def test_failing_message_is_reported_alone_and_the_rest_of_the_batch_is_processe
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-fails"}]}
     assert ticket(tickets, first_id).status is Status.AWAITING_PHOTO
-    assert ticket(tickets, second_id).status is Status.LOCATING
+    assert ticket(tickets, second_id).status is Status.WAITING
 
 
 def test_failed_message_succeeds_when_sqs_redelivers_it(
@@ -173,10 +176,10 @@ def test_failed_message_succeeds_when_sqs_redelivers_it(
     result = handle_photo_messages([photo_message(key, "m-1")], services.reports)
 
     assert result == {"batchItemFailures": []}
-    assert ticket(tickets, ticket_id).status is Status.LOCATING
+    assert ticket(tickets, ticket_id).status is Status.WAITING
 
 
-def test_same_message_twice_moves_the_ticket_once(
+def test_same_message_twice_routes_the_ticket_once(
     services: Services, tickets: FakeTicketRepository
 ) -> None:
     ticket_id, key = awaiting_photo(services)
@@ -187,6 +190,10 @@ def test_same_message_twice_moves_the_ticket_once(
 
     assert first == second == {"batchItemFailures": []}
     moved = ticket(tickets, ticket_id)
-    assert moved.status is Status.LOCATING
+    assert moved.status is Status.WAITING
     assert len(moved.photos) == 1
-    assert [e.to_status for e in moved.timeline] == [Status.AWAITING_PHOTO, Status.LOCATING]
+    assert [e.to_status for e in moved.timeline] == [
+        Status.AWAITING_PHOTO,
+        Status.LOCATING,
+        Status.WAITING,
+    ]

@@ -15,6 +15,7 @@ from chalicelib.domain.errors import InvalidRequest, NotFound, StaleWrite
 from chalicelib.domain.identity import Principal, principal_from_claims
 from chalicelib.domain.tickets import LocationSource, Status, Ticket
 from chalicelib.service.reports import PhotoOutcome, ReportService, SubmittedReport
+from chalicelib.service.routing import Router
 from tests.fakes import FakeTicketRepository, FakeUploadSigner, FixedClock, fake_services
 
 GAMBIR = {"lat": -6.1754, "lon": 106.8272}
@@ -46,6 +47,7 @@ def world() -> World:
         uploads=signer,
         clock=clock,
         new_id=lambda: next(ids),
+        router=Router(services.tenants, services.heads, clock),
     )
     assert isinstance(services.tickets, FakeTicketRepository)
     return World(services=services, clock=clock, tickets=services.tickets, signer=signer)
@@ -101,16 +103,23 @@ def test_report_with_declared_photo_awaits_it_under_a_scoped_key(
     assert submitted.as_response()["upload"]["fields"]["key"] == key
 
 
-def test_report_with_only_device_location_starts_locating(world: World) -> None:
+def test_report_with_only_device_location_is_routed_at_once(world: World) -> None:
     submitted = world.reports.submit("jakarta", citizen(), body(location=GAMBIR))
 
     ticket = stored(world, submitted)
-    assert ticket.status is Status.LOCATING
+    assert ticket.status is Status.WAITING
     assert ticket.location is not None
     assert ticket.location.source is LocationSource.DEVICE
+    assert ticket.assigned_unit == {
+        "id": "kelurahan:31.71.01.1001",
+        "name": "Kelurahan Gambir",
+        "type": "kelurahan",
+    }
+    assert [e.to_status for e in ticket.timeline] == [Status.LOCATING, Status.WAITING]
     assert ticket.pending_upload is None
     assert world.signer.issued == []
     assert submitted.as_response()["upload"] is None
+    assert submitted.as_response()["status"] == "waiting"
 
 
 def test_report_without_photo_or_location_needs_location(world: World) -> None:
@@ -238,8 +247,8 @@ def test_ticket_of_one_tenant_is_not_found_through_another(world: World) -> None
         world.reports.view("banda-aceh", submitted.ticket.ticket_id, reporter)
 
 
-def test_photo_upload_moves_the_ticket_to_locating_once(world: World) -> None:
-    submitted = world.reports.submit("jakarta", citizen(), body(photo=JPEG))
+def test_photo_upload_routes_the_ticket_by_its_device_location_once(world: World) -> None:
+    submitted = world.reports.submit("jakarta", citizen(), body(photo=JPEG, location=GAMBIR))
     key = pending_key(world, submitted)
 
     first = world.reports.photo_uploaded(key, 1_999_000)
@@ -248,9 +257,30 @@ def test_photo_upload_moves_the_ticket_to_locating_once(world: World) -> None:
     assert first is PhotoOutcome.ACCEPTED
     assert second is PhotoOutcome.DUPLICATE
     ticket = stored(world, submitted)
-    assert ticket.status is Status.LOCATING
+    assert ticket.status is Status.WAITING
+    assert ticket.assigned_unit is not None
+    assert ticket.assigned_unit["name"] == "Kelurahan Gambir"
     assert [(p.key, p.size) for p in ticket.photos] == [(key, 1_999_000)]
-    assert [e.to_status for e in ticket.timeline] == [Status.AWAITING_PHOTO, Status.LOCATING]
+    assert [e.to_status for e in ticket.timeline] == [
+        Status.AWAITING_PHOTO,
+        Status.LOCATING,
+        Status.WAITING,
+    ]
+
+
+def test_photo_upload_without_any_location_leaves_the_ticket_needing_one(world: World) -> None:
+    submitted = world.reports.submit("jakarta", citizen(), body(photo=JPEG))
+
+    world.reports.photo_uploaded(pending_key(world, submitted), 1_999_000)
+
+    ticket = stored(world, submitted)
+    assert ticket.status is Status.NEEDS_LOCATION
+    assert ticket.assigned_unit is None
+    assert [e.to_status for e in ticket.timeline] == [
+        Status.AWAITING_PHOTO,
+        Status.LOCATING,
+        Status.NEEDS_LOCATION,
+    ]
 
 
 def test_photo_for_an_unknown_ticket_is_ignored(world: World) -> None:
@@ -303,7 +333,7 @@ def test_photo_save_that_meets_a_stale_write_is_retried(world: World) -> None:
 
     assert outcome is PhotoOutcome.ACCEPTED
     ticket = stored(world, submitted)
-    assert ticket.status is Status.LOCATING
+    assert ticket.status is Status.NEEDS_LOCATION
     assert len(ticket.photos) == 1
     assert ticket.version == 2
 

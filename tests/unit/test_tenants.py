@@ -12,6 +12,7 @@ import pytest
 from chalicelib.admin import load_bundles, read_bundle
 from chalicelib.domain.errors import TenantConfigError
 from chalicelib.domain.tenants import parse_tenant, tenant_document
+from tests.bundles import collection, square, village, write_bundle_folder
 from tests.fakes import ROOT, FakeTenantDirectory, shipped_tenants
 
 DESIGN_CATEGORIES = {
@@ -34,11 +35,21 @@ def jakarta_document() -> dict[str, Any]:
     return document
 
 
+def gambir_only() -> dict[str, Any]:
+    """A boundaries file with one square kelurahan around Monas."""
+    return collection(
+        village(
+            "31.71.01.1001",
+            "Gambir",
+            square(106.82, -6.18),
+            district_name="Gambir",
+            city_name="Kota Administrasi Jakarta Pusat",
+        )
+    )
+
+
 def write_bundle(parent: Path, folder: str, document: object) -> Path:
-    path = parent / folder
-    path.mkdir()
-    (path / "tenant.json").write_text(json.dumps(document), encoding="utf-8")
-    return path
+    return write_bundle_folder(parent, folder, document, gambir_only())
 
 
 def test_shipped_bundles_are_the_three_tenants() -> None:
@@ -113,9 +124,50 @@ def test_invalid_tenant_document_is_refused_naming_the_field(document: object, n
 def test_bundle_is_read_from_its_folder(tmp_path: Path) -> None:
     folder = write_bundle(tmp_path, "jakarta", jakarta_document())
 
-    tenant = read_bundle(folder)
+    bundle = read_bundle(folder)
 
-    assert tenant.tenant_id == "jakarta"
+    assert bundle.tenant.tenant_id == "jakarta"
+    assert bundle.tenant.revision
+    assert list(bundle.jurisdiction.villages) == ["31.71.01.1001"]
+    assert bundle.jurisdiction.unit("kelurahan:31.71.01.1001") is not None
+
+
+def test_bundle_revision_changes_with_its_boundaries(tmp_path: Path) -> None:
+    first = read_bundle(write_bundle(tmp_path, "jakarta", jakarta_document()))
+    moved = tmp_path / "later"
+    moved.mkdir()
+    shifted = gambir_only()
+    shifted["features"][0]["geometry"]["coordinates"] = [square(106.821, -6.18)]
+    later = read_bundle(write_bundle_folder(moved, "jakarta", jakarta_document(), shifted))
+
+    assert first.tenant.revision != later.tenant.revision
+
+
+def test_bundle_whose_boundaries_file_is_missing_is_refused_naming_it(tmp_path: Path) -> None:
+    folder = write_bundle(tmp_path, "jakarta", jakarta_document())
+    (folder / "boundaries.geojson").unlink()
+
+    with pytest.raises(TenantConfigError) as raised:
+        read_bundle(folder)
+
+    assert "boundaries.geojson" in str(raised.value)
+    assert "not found" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "boundaries",
+    ["../jakarta.geojson", "/etc/passwd", "boundaries.json", None],
+    ids=["parent-folder", "absolute", "not-geojson", "missing"],
+)
+def test_boundaries_field_must_name_a_geojson_file_inside_the_bundle(
+    tmp_path: Path, boundaries: str | None
+) -> None:
+    folder = write_bundle(tmp_path, "jakarta", _with(boundaries=boundaries))
+
+    with pytest.raises(TenantConfigError) as raised:
+        read_bundle(folder)
+
+    assert "'boundaries'" in str(raised.value)
 
 
 def test_bundle_whose_id_differs_from_its_folder_is_refused(tmp_path: Path) -> None:
@@ -151,7 +203,7 @@ def test_bundle_with_invalid_json_is_refused(tmp_path: Path) -> None:
 
 
 def test_valid_bundles_are_all_stored(tmp_path: Path) -> None:
-    directory = FakeTenantDirectory(tenants=[])
+    directory = FakeTenantDirectory(bundles=[])
     folders = [
         write_bundle(tmp_path, name, {**jakarta_document(), "id": name})
         for name in ("jakarta", "palembang")
@@ -159,12 +211,12 @@ def test_valid_bundles_are_all_stored(tmp_path: Path) -> None:
 
     loaded = load_bundles(folders, directory)
 
-    assert [t.tenant_id for t in loaded] == ["jakarta", "palembang"]
+    assert [b.tenant.tenant_id for b in loaded] == ["jakarta", "palembang"]
     assert {t.tenant_id for t in directory.all()} == {"jakarta", "palembang"}
 
 
 def test_one_invalid_bundle_stores_none_of_them(tmp_path: Path) -> None:
-    directory = FakeTenantDirectory(tenants=[])
+    directory = FakeTenantDirectory(bundles=[])
     good = write_bundle(tmp_path, "jakarta", jakarta_document())
     bad = write_bundle(tmp_path, "palembang", {**jakarta_document(), "id": "palembang",
                                                "timezone": "Mars/Olympus"})  # fmt: skip
