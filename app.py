@@ -9,7 +9,11 @@ from typing import Any
 from chalice.app import Chalice, DynamoDBEvent, Response, SQSEvent
 
 from chalicelib import bootstrap
-from chalicelib.events import handle_photo_messages, handle_ticket_stream
+from chalicelib.events import (
+    handle_photo_dead_letters,
+    handle_photo_messages,
+    handle_ticket_stream,
+)
 from chalicelib.http import (
     api,
     error_middleware,
@@ -25,6 +29,7 @@ app.register_middleware(error_middleware, "http")
 
 # Resolved when the app is packaged; each stage names its own queue and stream.
 PHOTO_QUEUE = os.environ.get("PHOTO_QUEUE_NAME", "cepat-respon-dev-photo")
+PHOTO_DEAD_LETTERS = os.environ.get("PHOTO_DLQ_NAME", "cepat-respon-dev-photo-dlq")
 TICKETS_STREAM_ARN = os.environ.get(
     "TICKETS_STREAM_ARN",
     "arn:aws:dynamodb:ap-southeast-3:000000000000:table/cepat-respon-dev-tickets/stream/latest",
@@ -121,7 +126,13 @@ def get_ticket(tenant: str, ticket_id: str) -> dict[str, Any]:
 @app.on_sqs_message(queue=PHOTO_QUEUE, batch_size=10, name="photo_queue")
 def on_photo_uploaded(event: SQSEvent) -> dict[str, Any]:
     records = [record.to_dict() for record in event]
-    return handle_photo_messages(records, bootstrap.services().reports)
+    return handle_photo_messages(records, bootstrap.services().photos)
+
+
+@app.on_sqs_message(queue=PHOTO_DEAD_LETTERS, batch_size=10, name="photo_dead_letters")
+def on_photo_dead_lettered(event: SQSEvent) -> dict[str, Any]:
+    records = [record.to_dict() for record in event]
+    return handle_photo_dead_letters(records, bootstrap.services().photos)
 
 
 @app.on_dynamodb_record(stream_arn=TICKETS_STREAM_ARN, batch_size=25, name="ticket_events")

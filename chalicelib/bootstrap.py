@@ -16,6 +16,7 @@ from chalicelib.domain.ports import (
     UnitHeads,
 )
 from chalicelib.service.notifications import Notifier
+from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
 
@@ -29,6 +30,7 @@ class Services:
     heads: UnitHeads
     verifier: TokenVerifier
     reports: ReportService
+    photos: PhotoService
     notifier: Notifier | None = None
 
     def require_notifier(self) -> Notifier:
@@ -52,7 +54,7 @@ def build(settings: Settings, clock: Clock) -> Services:
 
     from chalicelib.adapters import dynamodb
     from chalicelib.adapters.cognito import CognitoTokenVerifier, issuer_for
-    from chalicelib.adapters.s3 import S3UploadSigner
+    from chalicelib.adapters.s3 import S3PhotoStore, S3UploadSigner
     from chalicelib.adapters.sns import SnsPublisher
     from chalicelib.domain.notifications import Audience
 
@@ -76,13 +78,22 @@ def build(settings: Settings, clock: Clock) -> Services:
         client_id=settings.user_pool_client_id,
         jwks_url=settings.jwks_url,
     )
+    router = Router(tenants, heads, clock)
     reports = ReportService(
         tickets=tickets,
         tenants=tenants,
         uploads=S3UploadSigner(s3, settings.uploads_bucket),
         clock=clock,
         new_id=new_id,
-        router=Router(tenants, heads, clock),
+        router=router,
+        media_base_url=settings.media_base_url,
+    )
+    photos = PhotoService(
+        tickets=tickets,
+        tenants=tenants,
+        store=S3PhotoStore(s3, settings.uploads_bucket, settings.media_bucket),
+        router=router,
+        clock=clock,
     )
     notifier = None
     if settings.unit_topic_arn and settings.reporter_topic_arn:
@@ -103,6 +114,7 @@ def build(settings: Settings, clock: Clock) -> Services:
         heads=heads,
         verifier=verifier,
         reports=reports,
+        photos=photos,
     )
 
 

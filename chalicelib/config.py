@@ -17,6 +17,9 @@ class Settings:
     uploads_bucket: str
     user_pool_id: str
     user_pool_client_id: str
+    # Public copies of photos: the media bucket and the URL it is served from (a CDN or S3).
+    media_bucket: str = ""
+    media_base_url: str = ""
     # Only the stream handler needs the topics; links in notifications start with base_url.
     unit_topic_arn: str | None = None
     reporter_topic_arn: str | None = None
@@ -48,6 +51,14 @@ class Settings:
             uploads_bucket=env["UPLOADS_BUCKET"],
             user_pool_id=env["USER_POOL_ID"],
             user_pool_client_id=env["USER_POOL_CLIENT_ID"],
+            media_bucket=env.get("MEDIA_BUCKET", ""),
+            media_base_url=env.get("MEDIA_BASE_URL")
+            or (
+                f"https://{env['MEDIA_BUCKET']}.s3.{env.get('AWS_REGION') or DEFAULT_REGION}"
+                ".amazonaws.com"
+                if env.get("MEDIA_BUCKET")
+                else ""
+            ),
             unit_topic_arn=env.get("UNIT_TOPIC_ARN") or None,
             reporter_topic_arn=env.get("REPORTER_TOPIC_ARN") or None,
             public_base_url=env.get("PUBLIC_BASE_URL", ""),

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from chalicelib.service.notifications import Notifier
-from chalicelib.service.reports import PhotoOutcome, ReportService
+from chalicelib.service.photos import PhotoOutcome, PhotoService
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +47,36 @@ def s3_objects(body: str) -> list[tuple[str, int | None]]:
 
 
 def handle_photo_messages(
-    records: Iterable[Mapping[str, Any]], reports: ReportService
+    records: Iterable[Mapping[str, Any]], photos: PhotoService
 ) -> dict[str, list[dict[str, str]]]:
     failures: list[dict[str, str]] = []
     for record in records:
         message_id = str(record.get("messageId", ""))
         try:
             for key, size in s3_objects(str(record.get("body", ""))):
-                outcome = reports.photo_uploaded(key, size)
+                outcome = photos.uploaded(key, size)
                 if outcome is not PhotoOutcome.ACCEPTED:
                     log.info("photo message: %s", outcome.value, extra={"key": key})
         except Exception:
             log.exception("photo message failed; SQS will retry it", extra={"id": message_id})
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+def handle_photo_dead_letters(
+    records: Iterable[Mapping[str, Any]], photos: PhotoService
+) -> dict[str, list[dict[str, str]]]:
+    """Messages the photo queue gave up on: their tickets are flagged for manual triage."""
+    failures: list[dict[str, str]] = []
+    for record in records:
+        message_id = str(record.get("messageId", ""))
+        try:
+            for key, _ in s3_objects(str(record.get("body", ""))):
+                photos.dead_lettered(key)
+        except Exception:
+            log.exception(
+                "dead letter not triaged; it stays on the queue", extra={"id": message_id}
+            )
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.domain.ports import PresignedPost
 
 
@@ -32,4 +34,46 @@ class S3UploadSigner:
             url=post["url"],
             fields=dict(post["fields"]),
             expires_at=issued + timedelta(seconds=expires_in),
+        )
+
+
+class S3PhotoStore:
+    """Originals are read from the private uploads bucket; public copies go to the media bucket."""
+
+    def __init__(self, client: Any, uploads_bucket: str, media_bucket: str) -> None:
+        self._client = client
+        self._uploads = uploads_bucket
+        self._media = media_bucket
+        self.bytes_read = 0
+
+    def size(self, key: str) -> int:
+        return int(self._client.head_object(Bucket=self._uploads, Key=key)["ContentLength"])
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        try:
+            response = self._client.get_object(
+                Bucket=self._uploads, Key=key, Range=f"bytes={offset}-{offset + length - 1}"
+            )
+        except ClientError as exc:
+            # A range starting at or past the end is a short read, not an error, to a parser.
+            if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                return b""
+            raise
+        data: bytes = response["Body"].read()
+        self.bytes_read += len(data)
+        return data
+
+    def read_all(self, key: str, max_bytes: int) -> bytes:
+        return self.read_range(key, 0, max_bytes)
+
+    def publish(self, key: str, data: bytes) -> None:
+        self._client.put_object(
+            Bucket=self._media,
+            Key=key,
+            Body=data,
+            ContentType="image/jpeg",
+            # Keys are unique per photo, so a copy never changes once written.
+            CacheControl="public, max-age=31536000, immutable",
         )

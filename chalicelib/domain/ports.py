@@ -94,6 +94,22 @@ class UploadSigner(Protocol):
     ) -> PresignedPost: ...
 
 
+class PhotoStore(Protocol):
+    def size(self, key: str) -> int:
+        """Size in bytes of an uploaded original."""
+        ...
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        """Up to `length` bytes of an original from `offset` (a ranged GET)."""
+        ...
+
+    def read_all(self, key: str, max_bytes: int) -> bytes: ...
+
+    def publish(self, key: str, data: bytes) -> None:
+        """Store a public (EXIF-free) JPEG under `key` in the public media bucket."""
+        ...
+
+
 class TokenVerifier(Protocol):
     def verify(self, token: str) -> Mapping[str, Any]:
         """Verified claims of a Cognito ID token; raises NotAuthenticated otherwise."""

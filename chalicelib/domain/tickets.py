@@ -217,10 +217,22 @@ class Ticket:
         self.status = to
         self.updated_at = at
 
-    def receive_photo(self, key: str, *, at: datetime, size: int | None = None) -> bool:
+    def expects_photo(self, key: str) -> bool:
+        pending = self.pending_upload
+        return self.status is Status.AWAITING_PHOTO and pending is not None and pending.key == key
+
+    def receive_photo(
+        self,
+        key: str,
+        *,
+        at: datetime,
+        size: int | None = None,
+        public_key: str | None = None,
+        thumbnail_key: str | None = None,
+    ) -> bool:
         """Record the uploaded report photo; False when it changes nothing (a redelivery)."""
         pending = self.pending_upload
-        if self.status is not Status.AWAITING_PHOTO or pending is None or pending.key != key:
+        if pending is None or not self.expects_photo(key):
             return False
         self.photos.append(
             Photo(
@@ -229,6 +241,8 @@ class Ticket:
                 content_type=pending.content_type,
                 received_at=at,
                 size=size,
+                public_key=public_key,
+                thumbnail_key=thumbnail_key,
             )
         )
         self.pending_upload = None

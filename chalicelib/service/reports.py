@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.access import require_staff, require_staff_access
@@ -17,7 +15,6 @@ from chalicelib.domain.errors import (
     MalformedRequest,
     NotAllowed,
     NotFound,
-    StaleWrite,
 )
 from chalicelib.domain.geo import Coordinates, cells_within, coordinates_problem, haversine_m
 from chalicelib.domain.identity import Principal
@@ -44,18 +41,7 @@ from chalicelib.service.views import Audience, iso, ticket_view
 log = logging.getLogger(__name__)
 
 UPLOAD_URL_SECONDS = 15 * 60
-# Keys the server hands out: uploads/{tenant}/{ticket_id}/{kind}-{token}.{ext}
-UPLOAD_KEY = re.compile(
-    r"^uploads/(?P<tenant>[a-z][a-z0-9-]{1,40})/(?P<ticket>[0-9a-f]{32})/(?P<name>[a-z0-9.-]{1,80})$"
-)
-SAVE_ATTEMPTS = 5
 NEARBY_LIMIT = 20
-
-
-class PhotoOutcome(StrEnum):
-    ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"
-    IGNORED = "ignored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +75,9 @@ class ReportService:
         clock: Clock,
         new_id: Callable[[], str],
         router: Router,
+        media_base_url: str = "",
     ) -> None:
+        self._media = media_base_url.rstrip("/")
         self._router = router
         self._tickets = tickets
         self._tenants = tenants
@@ -170,7 +158,7 @@ class ReportService:
             audience = Audience.REPORTER
         elif caller is not None and caller.is_staff_of(tenant.tenant_id):
             audience = Audience.STAFF
-        return ticket_view(ticket, tenant, audience)
+        return ticket_view(ticket, tenant, audience, self._media)
 
     def set_location(
         self, tenant_id: str, ticket_id: str, caller: Principal, body: object
@@ -203,7 +191,7 @@ class ReportService:
         )
         self._router.route(ticket)
         self._tickets.save(ticket)
-        return ticket_view(ticket, tenant, Audience.REPORTER)
+        return ticket_view(ticket, tenant, Audience.REPORTER, self._media)
 
     def nearby(
         self, tenant_id: str, *, near: str | None, radius_m: int, category: str | None
@@ -235,7 +223,7 @@ class ReportService:
         public = [(d, t) for d, t in hits if not t.private]
         return {
             "items": [
-                {**ticket_view(t, tenant, Audience.PUBLIC), "distance_m": round(d, 1)}
+                {**ticket_view(t, tenant, Audience.PUBLIC, self._media), "distance_m": round(d, 1)}
                 for d, t in public[:NEARBY_LIMIT]
             ],
             "private_nearby": len(hits) - len(public),
@@ -250,7 +238,7 @@ class ReportService:
         if ticket is None:
             raise NotFound(f"no ticket {ticket_id!r} in {tenant_id}")
         require_staff_access(caller, ticket)
-        return ticket_view(ticket, tenant, Audience.STAFF)
+        return ticket_view(ticket, tenant, Audience.STAFF, self._media)
 
     def mine(
         self, tenant_id: str, caller: Principal, *, limit: int, cursor: str | None
@@ -260,35 +248,9 @@ class ReportService:
             tenant.tenant_id, caller.subject, limit=limit, cursor=cursor
         )
         return {
-            "items": [ticket_view(t, tenant, Audience.REPORTER) for t in page.items],
+            "items": [ticket_view(t, tenant, Audience.REPORTER, self._media) for t in page.items],
             "cursor": page.cursor,
         }
-
-    def photo_uploaded(self, key: str, size: int | None = None) -> PhotoOutcome:
-        """An object landed in the uploads bucket. Safe to call any number of times per key."""
-        match = UPLOAD_KEY.match(key)
-        if match is None:
-            log.warning("upload key outside the scheme, ignored", extra={"key": key})
-            return PhotoOutcome.IGNORED
-        for _ in range(SAVE_ATTEMPTS):
-            ticket = self._tickets.get(match["tenant"], match["ticket"])
-            if ticket is None:
-                log.warning("upload for no known ticket, ignored", extra={"key": key})
-                return PhotoOutcome.IGNORED
-            if not ticket.receive_photo(key, at=self._clock.now(), size=size):
-                already = any(p.key == key for p in ticket.photos)
-                return PhotoOutcome.DUPLICATE if already else PhotoOutcome.IGNORED
-            self._router.route(ticket)
-            try:
-                self._tickets.save(ticket)
-            except StaleWrite:
-                continue
-            log.info(
-                "photo received",
-                extra={"tenant": ticket.tenant, "ticket": ticket.ticket_id, "key": key},
-            )
-            return PhotoOutcome.ACCEPTED
-        raise StaleWrite(f"ticket for {key} kept changing; will be retried")
 
 
 def _parse_near(near: str | None) -> Coordinates:

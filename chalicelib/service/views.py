@@ -38,7 +38,9 @@ def _event(event: TimelineEvent, zone: ZoneInfo, audience: Audience) -> dict[str
     return view
 
 
-def ticket_view(ticket: Ticket, tenant: Tenant, audience: Audience) -> dict[str, Any]:
+def ticket_view(
+    ticket: Ticket, tenant: Tenant, audience: Audience, media_base_url: str = ""
+) -> dict[str, Any]:
     zone = tenant.zone
     label_id, label_en = STATUS_LABELS[ticket.status]
     location = None
@@ -70,9 +72,13 @@ def ticket_view(ticket: Ticket, tenant: Tenant, audience: Audience) -> dict[str,
         ),
         # Only EXIF-free public copies are ever linked; originals stay private.
         "photos": [
-            {"url": p.public_key, "thumbnail_url": p.thumbnail_key, "kind": p.kind.value}
+            {
+                "url": f"{media_base_url}/{p.public_key}",
+                "thumbnail_url": f"{media_base_url}/{p.thumbnail_key}",
+                "kind": p.kind.value,
+            }
             for p in ticket.photos
-            if p.public_key
+            if p.public_key and p.thumbnail_key
         ],
         "timeline": [_event(e, zone, audience) for e in ticket.timeline],
         "created_at": iso(ticket.created_at, zone),

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -79,7 +79,7 @@ class LocalStack:
         self._create_users()
         self._spawn("api", self._api_server.serve_forever)
         self._start_control()
-        self._spawn("photo-poller", self._poll_photo_queue)
+        self._start_queue_pollers()
         self._spawn("ticket-stream", self._poll_ticket_stream)
         self._start_scheduler()
 
@@ -118,9 +118,12 @@ class LocalStack:
                 "TICKETS_TABLE": out["TicketsTableName"],
                 "TENANTS_TABLE": out["TenantsTableName"],
                 "UPLOADS_BUCKET": out["UploadsBucketName"],
+                "MEDIA_BUCKET": out["MediaBucketName"],
+                "MEDIA_BASE_URL": f"{moto_url}/{out['MediaBucketName']}",
                 "USER_POOL_ID": out["UserPoolId"],
                 "USER_POOL_CLIENT_ID": out["UserPoolClientId"],
                 "PHOTO_QUEUE_NAME": out["PhotoQueueUrl"].rsplit("/", 1)[-1],
+                "PHOTO_DLQ_NAME": out["PhotoDeadLetterQueueUrl"].rsplit("/", 1)[-1],
                 "TICKETS_STREAM_ARN": out["TicketsStreamArn"],
                 "UNIT_TOPIC_ARN": out["UnitNotificationsTopicArn"],
                 "REPORTER_TOPIC_ARN": out["ReporterNotificationsTopicArn"],
@@ -240,21 +243,37 @@ class LocalStack:
     def control_url(self) -> str:
         return f"http://{self.host}:{self.ports.control}"
 
-    def _poll_photo_queue(self) -> None:
+    def _start_queue_pollers(self) -> None:
+        """One poller per @app.on_sqs_message handler, on the queue it names."""
+        import boto3
+        from chalice.app import SQSEventConfig
+
+        assert self._app_module is not None
+        sqs = boto3.client("sqs", region_name=REGION)
+        for source in self._app_module.app.event_sources:
+            if not isinstance(source, SQSEventConfig) or source.queue is None:
+                continue
+            url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            handler = getattr(self._app_module, source.handler_string.split(".")[-1])
+            self._spawn(
+                f"sqs-{source.name}",
+                lambda url=url, arn=arn, handler=handler: self._poll_queue(url, arn, handler),
+            )
+
+    def _poll_queue(self, queue_url: str, queue_arn: str, handler: Any) -> None:
         import boto3
 
         sqs = boto3.client("sqs", region_name=REGION)
-        assert self._app_module is not None
-        handler = self._app_module.on_photo_uploaded
         while not self._stop.is_set():
             try:
-                deliver_sqs_batch(
-                    sqs, self.outputs["PhotoQueueUrl"], self.outputs["PhotoQueueArn"], handler
-                )
+                deliver_sqs_batch(sqs, queue_url, queue_arn, handler)
             except Exception:
                 if self._stop.is_set():
                     return
-                log.exception("photo queue: delivery failed")
+                log.exception("queue %s: delivery failed", queue_url)
                 time.sleep(1)
 
     def _poll_ticket_stream(self) -> None:
@@ -429,7 +448,7 @@ def _stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     """boto3 parses what Lambda passes as epoch seconds; give the handler Lambda's shape."""
     change = dict(record.get("dynamodb", {}))
     created = change.get("ApproximateCreationDateTime")
-    if hasattr(created, "timestamp"):
+    if isinstance(created, datetime):
         change["ApproximateCreationDateTime"] = int(created.timestamp())
     return {**record, "dynamodb": change, "eventSourceARN": stream_arn}
 

@@ -13,7 +13,9 @@ from chalicelib.domain.ports import TenantDirectory, TicketRepository
 from chalicelib.domain.areas import Outside
 from chalicelib.domain.bundle import TenantBundle
 from chalicelib.domain.jurisdiction import Placement
+from chalicelib.domain.geo import geohash
 from chalicelib.domain.tickets import (
+    Assignment,
     Channel,
     Location,
     LocationSource,
@@ -57,6 +59,25 @@ def make_ticket(tenant: str = "jakarta", reporter: str = "reporter-1", minutes: 
     return ticket
 
 
+MONAS = (-6.1754, 106.8272)
+
+
+def routed_ticket(category: str, lat: float, lon: float, tenant: str = "jakarta") -> Ticket:
+    """A ticket whose photo arrived and that went to a unit (status waiting)."""
+    ticket = make_ticket(tenant=tenant)
+    ticket.category = category
+    assert ticket.pending_upload is not None
+    ticket.receive_photo(ticket.pending_upload.key, at=T0 + timedelta(minutes=1))
+    ticket.assign(
+        unit={"id": "kelurahan:31.71.01.1001", "name": "Kelurahan Gambir", "type": "kelurahan"},
+        area={"kelurahan": {"code": "31.71.01.1001", "name": "Gambir"}},
+        location=Location(lat, lon, LocationSource.DEVICE),
+        at=T0 + timedelta(minutes=2),
+        head="Lurah Gambir",
+    )
+    return ticket
+
+
 class TicketRepositoryContract:
     @pytest.fixture
     def repo(self) -> TicketRepository:
@@ -78,6 +99,17 @@ class TicketRepositoryContract:
         ticket.assigned_unit = {"id": "kelurahan:31.71.01.1001", "name": "Kelurahan Gambir"}
         ticket.due_at = T0 + timedelta(days=6)
         ticket.rejection = Rejection(reason="spam", message="iklan")
+        ticket.assignments.append(
+            Assignment(
+                unit_id="kelurahan:31.71.01.1001",
+                unit_name="Kelurahan Gambir",
+                unit_type="kelurahan",
+                started_at=T0,
+                head="Lurah Gambir",
+                due_at=T0 + timedelta(days=6),
+                ended_at=T0 + timedelta(days=1),
+            )
+        )
 
         repo.add(ticket)
         loaded = repo.get("jakarta", ticket.ticket_id)
@@ -142,6 +174,30 @@ class TicketRepositoryContract:
     def test_foreign_cursor_is_rejected(self, repo: TicketRepository) -> None:
         with pytest.raises(InvalidRequest):
             repo.list_by_reporter("jakarta", "r", limit=2, cursor="not-a-cursor!")
+
+    def test_open_located_tickets_are_found_by_cell_and_category_only(
+        self, repo: TicketRepository
+    ) -> None:
+        category = f"sampah_{uuid.uuid4().hex[:8]}"
+        here = routed_ticket(category, *MONAS)
+        other_category = routed_ticket("banjir", *MONAS)
+        other_tenant = routed_ticket(category, *MONAS, tenant="banda-aceh")
+        elsewhere = routed_ticket(category, -6.2, 106.9)
+        closed = make_ticket()
+        closed.category = category
+        assert closed.pending_upload is not None
+        closed.receive_photo(closed.pending_upload.key, at=T0 + timedelta(minutes=1))
+        closed.location = Location(*MONAS, LocationSource.DEVICE)
+        closed.reject("spam", "iklan", at=T0 + timedelta(minutes=2))
+        unlocated = make_ticket()
+        unlocated.category = category
+        for ticket in (here, other_category, other_tenant, elsewhere, closed, unlocated):
+            repo.add(ticket)
+
+        found = repo.open_in_cells("jakarta", category, [geohash(*MONAS), "zzzzzz"])
+
+        assert [t.ticket_id for t in found] == [here.ticket_id]
+        assert found[0] == here
 
     def test_sequences_count_per_tenant_and_day(self, repo: TicketRepository) -> None:
         day = uuid.uuid4().hex[:6]
@@ -250,10 +306,11 @@ class TestDynamoTenantDirectory(TenantDirectoryContract):
         now = [0.0]
         reader = dynamodb.DynamoTenantDirectory(ttl_seconds=60, monotonic=lambda: now[0])
         writer = dynamodb.DynamoTenantDirectory()
-        writer.put(tiny_bundle(config=tiny_config(name="Provinsi Maluku Utara")))
+        first, second = uuid.uuid4().hex[:16], uuid.uuid4().hex[:16]
+        writer.put(tiny_bundle(first, config=tiny_config(name="Provinsi Maluku Utara")))
         assert reader.get("maluku-utara") is not None
 
-        writer.put(tiny_bundle(config=tiny_config(name="Maluku Utara (baru)")))
+        writer.put(tiny_bundle(second, config=tiny_config(name="Maluku Utara (baru)")))
         cached = reader.get("maluku-utara")
         now[0] = 61.0
         fresh = reader.get("maluku-utara")

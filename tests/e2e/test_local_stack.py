@@ -141,7 +141,7 @@ def test_demo_users_file_has_every_user_the_contract_promises(stack: RunningStac
         assert claims["cognito:username"] == user["username"]
 
 
-def test_client_reading_only_the_demo_file_files_a_report_and_sees_its_photo_arrive(
+def test_client_reading_only_the_demo_file_files_a_report_and_sees_it_routed_to_gambir(
     stack: RunningStack,
 ) -> None:
     token = stack.user("warga1.jakarta")["id_token"]
@@ -172,15 +172,18 @@ def test_client_reading_only_the_demo_file_files_a_report_and_sees_its_photo_arr
     assert uploaded.status_code == 204
     uploaded_at = time.monotonic()
 
-    status = "awaiting_photo"
-    while time.monotonic() - uploaded_at < 10 and status == "awaiting_photo":
+    view = {"status": "awaiting_photo"}
+    while time.monotonic() - uploaded_at < 10 and view["status"] == "awaiting_photo":
         view = requests.get(
             f"{stack.api}/v1/jakarta/reports/{report['ticket_id']}", headers=headers, timeout=5
         ).json()
-        status = view["status"]
         time.sleep(0.1)
 
-    assert status == "locating"
+    # Monas lies in Kelurahan Gambir; the photo's arrival routes the report there.
+    assert view["status"] == "waiting"
+    assert view["assigned_unit"]["id"] == "kelurahan:31.71.01.1001"
+    assert view["assigned_unit"]["name"] == "Kelurahan Gambir"
+    assert view["area"]["kelurahan"] == {"code": "31.71.01.1001", "name": "Gambir"}
     mine = requests.get(f"{stack.api}/v1/jakarta/me/reports", headers=headers, timeout=5).json()
     assert report["ticket_id"] in [t["ticket_id"] for t in mine["items"]]
     public = requests.get(f"{stack.api}/v1/jakarta/reports/{report['ticket_id']}", timeout=5)
