@@ -19,6 +19,7 @@ from chalicelib.domain.jurisdiction import Jurisdiction
 from chalicelib.domain.ports import Head, Page, PresignedPost
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import Ticket
+from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
 
@@ -174,6 +175,32 @@ class FakeUploadSigner:
         )
 
 
+class FakePhotoStore:
+    """Uploaded originals by key (put them with `upload`); public copies land in `published`."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.published: dict[str, bytes] = {}
+        self.bytes_read = 0
+
+    def upload(self, key: str, data: bytes) -> None:
+        self.objects[key] = data
+
+    def size(self, key: str) -> int:
+        return len(self.objects[key])
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        data = self.objects[key][offset : offset + max(length, 0)]
+        self.bytes_read += len(data)
+        return data
+
+    def read_all(self, key: str, max_bytes: int) -> bytes:
+        return self.read_range(key, 0, max_bytes)
+
+    def publish(self, key: str, data: bytes) -> None:
+        self.published[key] = data
+
+
 class FakeVerifier:
     """Tokens are plain names registered with their claims."""
 
@@ -208,19 +235,27 @@ class FakeVerifier:
         return self.tokens[token]
 
 
-def fake_services(clock: FixedClock | None = None) -> Services:
+def fake_services(clock: FixedClock | None = None, store: FakePhotoStore | None = None) -> Services:
     clock = clock or FixedClock()
     tickets = FakeTicketRepository()
     tenants = FakeTenantDirectory()
     heads = FakeUnitHeads()
     ids = (f"{n:032x}" for n in itertools.count(0xA0000000))
+    router = Router(tenants, heads, clock)
     reports = ReportService(
         tickets=tickets,
         tenants=tenants,
         uploads=FakeUploadSigner(),
         clock=clock,
         new_id=lambda: next(ids),
-        router=Router(tenants, heads, clock),
+        router=router,
+    )
+    photos = PhotoService(
+        tickets=tickets,
+        tenants=tenants,
+        store=store if store is not None else FakePhotoStore(),
+        router=router,
+        clock=clock,
     )
     return Services(
         settings=None,
@@ -230,4 +265,5 @@ def fake_services(clock: FixedClock | None = None) -> Services:
         heads=heads,
         verifier=FakeVerifier(),
         reports=reports,
+        photos=photos,
     )

@@ -69,8 +69,11 @@ def cells_within(
     lat_bits = 5 * precision // 2
     cell_lat = 180.0 / 2**lat_bits
     cell_lon = 360.0 / 2**lon_bits
-    dlat = radius_m / 110_540.0
-    dlon = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 1e-6))
+    # Degrees per metre on the same sphere haversine_m uses, plus 1% so that no point the
+    # distance filter would keep can fall in a cell the query skipped.
+    metres_per_degree = EARTH_RADIUS_M * math.pi / 180
+    dlat = radius_m * 1.01 / metres_per_degree
+    dlon = radius_m * 1.01 / (metres_per_degree * max(math.cos(math.radians(lat)), 1e-6))
     cells: set[str] = set()
     step_lat = min(cell_lat, 2 * dlat) / 2 or cell_lat
     step_lon = min(cell_lon, 2 * dlon) / 2 or cell_lon

@@ -6,6 +6,7 @@ in-process mock elsewhere in the session are not redirected to this server.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from infra.provision import provision
 from tests.fakes import FixedClock
 
 REGION = "ap-southeast-3"
+# moto's server logs every request; the tests' own output is what matters.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class AwsStack:
             tickets_table=self.outputs["TicketsTableName"],
             tenants_table=self.outputs["TenantsTableName"],
             uploads_bucket=self.outputs["UploadsBucketName"],
+            media_bucket=self.outputs["MediaBucketName"],
             user_pool_id=self.outputs["UserPoolId"],
             user_pool_client_id=self.outputs["UserPoolClientId"],
             endpoint_url=self.endpoint,

@@ -113,7 +113,7 @@ def test_message_that_keeps_failing_lands_in_the_dead_letter_queue(
 
     services.tickets.get = dynamodb_is_down  # type: ignore[method-assign]
     bootstrap.override(services)
-    key = "uploads/jakarta/0123456789abcdef0123456789abcdef/report-a.jpg"
+    key = "uploads/jakarta/0123456789abcdef0123456789abcdef/report-0123456789ab.jpg"
     event = {"Records": [{"eventName": "ObjectCreated:Post", "s3": {"object": {"key": key}}}]}
     queue["sqs"].send_message(QueueUrl=queue["url"], MessageBody=json.dumps(event))
 

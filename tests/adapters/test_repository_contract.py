@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.adapters import dynamodb
-from chalicelib.domain.errors import InvalidRequest, StaleWrite
-from chalicelib.domain.ports import TenantDirectory, TicketRepository
 from chalicelib.domain.areas import Outside
 from chalicelib.domain.bundle import TenantBundle
-from chalicelib.domain.jurisdiction import Placement
+from chalicelib.domain.errors import InvalidRequest, StaleWrite
 from chalicelib.domain.geo import geohash
+from chalicelib.domain.jurisdiction import Placement
+from chalicelib.domain.ports import TenantDirectory, TicketRepository
 from chalicelib.domain.tickets import (
     Assignment,
     Channel,

@@ -13,7 +13,8 @@ import app as app_module
 from chalicelib.bootstrap import Services, override
 from chalicelib.domain.tickets import Status
 from chalicelib.http import MAX_JSON_BYTES
-from tests.fakes import FakeTicketRepository, FakeVerifier, fake_services
+from tests.fakes import FakePhotoStore, FakeTicketRepository, FakeVerifier, fake_services
+from tests.photos import jpeg
 
 JSON = {"Content-Type": "application/json"}
 REPORT = {"category": "sampah", "description": "Sampah menumpuk di depan Pasar Baru"}
@@ -27,8 +28,13 @@ TICKET_KEYS = {
 
 
 @pytest.fixture
-def services() -> Iterator[Services]:
-    services = fake_services()
+def store() -> FakePhotoStore:
+    return FakePhotoStore()
+
+
+@pytest.fixture
+def services(store: FakePhotoStore) -> Iterator[Services]:
+    services = fake_services(store=store)
     verifier = services.verifier
     assert isinstance(verifier, FakeVerifier)
     verifier.register("siti-token")
@@ -215,10 +221,11 @@ def test_my_reports_page_with_limit_and_cursor(client: Client, services: Service
 
 
 def test_photo_queue_routes_an_awaiting_photo_ticket_by_its_device_location(
-    client: Client, services: Services
+    client: Client, services: Services, store: FakePhotoStore
 ) -> None:
     created = post_report(client, {**REPORT, "photo": JPEG, "location": MONAS}).json_body
     key = created["upload"]["fields"]["key"]
+    store.upload(key, jpeg(size=(64, 48)))  # no GPS: the device location is used
     notification = {
         "Records": [
             {

@@ -14,11 +14,13 @@ from chalicelib.bootstrap import Services
 from chalicelib.domain.identity import principal_from_claims
 from chalicelib.domain.tickets import Status, Ticket
 from chalicelib.events import handle_photo_messages, s3_objects
-from tests.fakes import FakeTicketRepository, fake_services
+from tests.fakes import FakePhotoStore, FakeTicketRepository, fake_services
+from tests.photos import jpeg
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 JPEG = {"content_type": "image/jpeg", "content_length": 2_000_000}
 MONAS = {"lat": -6.1754, "lon": 106.8272}
+SMALL_JPEG = jpeg(size=(64, 48))
 
 
 def canned(name: str) -> dict[str, Any]:
@@ -43,8 +45,13 @@ def photo_message(key: str, message_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def services() -> Services:
-    return fake_services()
+def store() -> FakePhotoStore:
+    return FakePhotoStore()
+
+
+@pytest.fixture
+def services(store: FakePhotoStore) -> Services:
+    return fake_services(store=store)
 
 
 @pytest.fixture
@@ -53,15 +60,22 @@ def tickets(services: Services) -> FakeTicketRepository:
     return services.tickets
 
 
-def awaiting_photo(services: Services, reporter: str = "citizen-1") -> tuple[str, str]:
-    """File a report with a declared photo; (ticket_id, the key its photo is expected under)."""
+def awaiting_photo(
+    services: Services, store: FakePhotoStore, reporter: str = "citizen-1"
+) -> tuple[str, str]:
+    """File a report with a declared photo and upload it (a JPEG without GPS).
+
+    Returns (ticket_id, the key its photo is expected under).
+    """
     submitted = services.reports.submit(
         "jakarta",
         principal_from_claims({"sub": reporter}),
         {"category": "sampah", "description": "Sampah di got", "photo": JPEG, "location": MONAS},
     )
     assert submitted.upload is not None
-    return submitted.ticket.ticket_id, submitted.upload.fields["key"]
+    key = submitted.upload.fields["key"]
+    store.upload(key, SMALL_JPEG)
+    return submitted.ticket.ticket_id, key
 
 
 def ticket(tickets: FakeTicketRepository, ticket_id: str) -> Ticket:
@@ -124,22 +138,22 @@ def test_message_that_is_not_an_object_created_notification_yields_no_objects(bo
 
 @pytest.mark.parametrize("name", ["s3_test_event.json", "sqs_body_not_json.json"])
 def test_test_event_and_garbage_are_dropped_without_failure(
-    services: Services, tickets: FakeTicketRepository, name: str
+    services: Services, tickets: FakeTicketRepository, store: FakePhotoStore, name: str
 ) -> None:
-    ticket_id, _ = awaiting_photo(services)
+    ticket_id, _ = awaiting_photo(services, store)
 
-    result = handle_photo_messages([sqs_record(name)], services.reports)
+    result = handle_photo_messages([sqs_record(name)], services.photos)
 
     assert result == {"batchItemFailures": []}
     assert ticket(tickets, ticket_id).status is Status.AWAITING_PHOTO
 
 
 def test_photo_message_routes_the_ticket_to_the_unit_of_its_device_location(
-    services: Services, tickets: FakeTicketRepository
+    services: Services, tickets: FakeTicketRepository, store: FakePhotoStore
 ) -> None:
-    ticket_id, key = awaiting_photo(services)
+    ticket_id, key = awaiting_photo(services, store)
 
-    result = handle_photo_messages([photo_message(key, "m-1")], services.reports)
+    result = handle_photo_messages([photo_message(key, "m-1")], services.photos)
 
     assert result == {"batchItemFailures": []}
     moved = ticket(tickets, ticket_id)
@@ -150,15 +164,15 @@ def test_photo_message_routes_the_ticket_to_the_unit_of_its_device_location(
 
 
 def test_failing_message_is_reported_alone_and_the_rest_of_the_batch_is_processed(
-    services: Services, tickets: FakeTicketRepository
+    services: Services, tickets: FakeTicketRepository, store: FakePhotoStore
 ) -> None:
-    first_id, first_key = awaiting_photo(services, "siti")
-    second_id, second_key = awaiting_photo(services, "budi")
+    first_id, first_key = awaiting_photo(services, store, "siti")
+    second_id, second_key = awaiting_photo(services, store, "budi")
     tickets.fail_next_save = RuntimeError("DynamoDB is throttling")
 
     result = handle_photo_messages(
         [photo_message(first_key, "m-fails"), photo_message(second_key, "m-ok")],
-        services.reports,
+        services.photos,
     )
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-fails"}]}
@@ -167,26 +181,26 @@ def test_failing_message_is_reported_alone_and_the_rest_of_the_batch_is_processe
 
 
 def test_failed_message_succeeds_when_sqs_redelivers_it(
-    services: Services, tickets: FakeTicketRepository
+    services: Services, tickets: FakeTicketRepository, store: FakePhotoStore
 ) -> None:
-    ticket_id, key = awaiting_photo(services)
+    ticket_id, key = awaiting_photo(services, store)
     tickets.fail_next_save = RuntimeError("DynamoDB is throttling")
-    handle_photo_messages([photo_message(key, "m-1")], services.reports)
+    handle_photo_messages([photo_message(key, "m-1")], services.photos)
 
-    result = handle_photo_messages([photo_message(key, "m-1")], services.reports)
+    result = handle_photo_messages([photo_message(key, "m-1")], services.photos)
 
     assert result == {"batchItemFailures": []}
     assert ticket(tickets, ticket_id).status is Status.WAITING
 
 
 def test_same_message_twice_routes_the_ticket_once(
-    services: Services, tickets: FakeTicketRepository
+    services: Services, tickets: FakeTicketRepository, store: FakePhotoStore
 ) -> None:
-    ticket_id, key = awaiting_photo(services)
+    ticket_id, key = awaiting_photo(services, store)
     message = photo_message(key, "m-1")
 
-    first = handle_photo_messages([message], services.reports)
-    second = handle_photo_messages([message, message], services.reports)
+    first = handle_photo_messages([message], services.photos)
+    second = handle_photo_messages([message, message], services.photos)
 
     assert first == second == {"batchItemFailures": []}
     moved = ticket(tickets, ticket_id)

@@ -14,12 +14,21 @@ from chalicelib.bootstrap import Services
 from chalicelib.domain.errors import InvalidRequest, NotFound, StaleWrite
 from chalicelib.domain.identity import Principal, principal_from_claims
 from chalicelib.domain.tickets import LocationSource, Status, Ticket
-from chalicelib.service.reports import PhotoOutcome, ReportService, SubmittedReport
+from chalicelib.service.photos import PhotoOutcome
+from chalicelib.service.reports import ReportService, SubmittedReport
 from chalicelib.service.routing import Router
-from tests.fakes import FakeTicketRepository, FakeUploadSigner, FixedClock, fake_services
+from tests.fakes import (
+    FakePhotoStore,
+    FakeTicketRepository,
+    FakeUploadSigner,
+    FixedClock,
+    fake_services,
+)
+from tests.photos import jpeg
 
 GAMBIR = {"lat": -6.1754, "lon": 106.8272}
 JPEG = {"content_type": "image/jpeg", "content_length": 2_000_000}
+SMALL_JPEG = jpeg(size=(64, 48))
 
 
 @dataclass
@@ -28,6 +37,7 @@ class World:
     clock: FixedClock
     tickets: FakeTicketRepository
     signer: FakeUploadSigner
+    store: FakePhotoStore
 
     @property
     def reports(self) -> ReportService:
@@ -37,7 +47,8 @@ class World:
 @pytest.fixture
 def world() -> World:
     clock = FixedClock(datetime(2026, 12, 4, 9, 30, tzinfo=UTC))
-    services = fake_services(clock)
+    store = FakePhotoStore()
+    services = fake_services(clock, store)
     # Same fakes, but a signer the test can inspect.
     signer = FakeUploadSigner()
     ids = (f"{n:032x}" for n in itertools.count(0xB0000000))
@@ -50,7 +61,9 @@ def world() -> World:
         router=Router(services.tenants, services.heads, clock),
     )
     assert isinstance(services.tickets, FakeTicketRepository)
-    return World(services=services, clock=clock, tickets=services.tickets, signer=signer)
+    return World(
+        services=services, clock=clock, tickets=services.tickets, signer=signer, store=store
+    )
 
 
 def citizen(sub: str = "citizen-1") -> Principal:
@@ -67,6 +80,12 @@ def stored(world: World, submitted: SubmittedReport) -> Ticket:
     ticket = world.tickets.get(submitted.ticket.tenant, submitted.ticket.ticket_id)
     assert ticket is not None
     return ticket
+
+
+def photo_arrives(world: World, key: str, size: int | None = None) -> PhotoOutcome:
+    """The upload lands in the bucket (a small JPEG without GPS) and its notification arrives."""
+    world.store.objects.setdefault(key, SMALL_JPEG)
+    return world.services.photos.uploaded(key, size)
 
 
 def pending_key(world: World, submitted: SubmittedReport) -> str:
@@ -251,8 +270,8 @@ def test_photo_upload_routes_the_ticket_by_its_device_location_once(world: World
     submitted = world.reports.submit("jakarta", citizen(), body(photo=JPEG, location=GAMBIR))
     key = pending_key(world, submitted)
 
-    first = world.reports.photo_uploaded(key, 1_999_000)
-    second = world.reports.photo_uploaded(key, 1_999_000)
+    first = photo_arrives(world, key, 1_999_000)
+    second = photo_arrives(world, key, 1_999_000)
 
     assert first is PhotoOutcome.ACCEPTED
     assert second is PhotoOutcome.DUPLICATE
@@ -271,7 +290,7 @@ def test_photo_upload_routes_the_ticket_by_its_device_location_once(world: World
 def test_photo_upload_without_any_location_leaves_the_ticket_needing_one(world: World) -> None:
     submitted = world.reports.submit("jakarta", citizen(), body(photo=JPEG))
 
-    world.reports.photo_uploaded(pending_key(world, submitted), 1_999_000)
+    photo_arrives(world, pending_key(world, submitted), 1_999_000)
 
     ticket = stored(world, submitted)
     assert ticket.status is Status.NEEDS_LOCATION
@@ -286,7 +305,7 @@ def test_photo_upload_without_any_location_leaves_the_ticket_needing_one(world: 
 def test_photo_for_an_unknown_ticket_is_ignored(world: World) -> None:
     key = f"uploads/jakarta/{'f' * 32}/report-0123456789ab.jpg"
 
-    outcome = world.reports.photo_uploaded(key)
+    outcome = photo_arrives(world, key)
 
     assert outcome is PhotoOutcome.IGNORED
 
@@ -305,7 +324,7 @@ def test_photo_for_an_unknown_ticket_is_ignored(world: World) -> None:
 def test_photo_key_outside_the_scheme_is_ignored(world: World, key: str) -> None:
     submitted = world.reports.submit("jakarta", citizen(), body(photo=JPEG))
 
-    outcome = world.reports.photo_uploaded(key.format(id=submitted.ticket.ticket_id))
+    outcome = photo_arrives(world, key.format(id=submitted.ticket.ticket_id))
 
     assert outcome is PhotoOutcome.IGNORED
     assert stored(world, submitted).status is Status.AWAITING_PHOTO
@@ -316,7 +335,7 @@ def test_photo_under_the_wrong_name_in_the_right_folder_is_ignored(world: World)
     key = f"uploads/jakarta/{submitted.ticket.ticket_id}/report-000000000000.png"
     assert key != pending_key(world, submitted)
 
-    outcome = world.reports.photo_uploaded(key)
+    outcome = photo_arrives(world, key)
 
     assert outcome is PhotoOutcome.IGNORED
     ticket = stored(world, submitted)
@@ -329,7 +348,7 @@ def test_photo_save_that_meets_a_stale_write_is_retried(world: World) -> None:
     key = pending_key(world, submitted)
     world.tickets.fail_next_save = StaleWrite("x")
 
-    outcome = world.reports.photo_uploaded(key)
+    outcome = photo_arrives(world, key)
 
     assert outcome is PhotoOutcome.ACCEPTED
     ticket = stored(world, submitted)

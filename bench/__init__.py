@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed for the docs, never asserted."""
