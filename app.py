@@ -97,6 +97,22 @@ def set_report_location(tenant: str, ticket_id: str) -> dict[str, Any]:
     return services.reports.set_location(tenant, ticket_id, who, json_body(_req()))
 
 
+@app.route("/v1/{tenant}/reports/{ticket_id}/feedback", methods=["POST"])
+@api
+def rate_report(tenant: str, ticket_id: str) -> dict[str, Any]:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    return services.actions.feedback(tenant, ticket_id, who, json_body(_req()))
+
+
+@app.route("/v1/{tenant}/reports/{ticket_id}/reopen", methods=["POST"])
+@api
+def reopen_report(tenant: str, ticket_id: str) -> dict[str, Any]:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    return services.actions.reopen(tenant, ticket_id, who, json_body(_req()))
+
+
 @app.route("/v1/{tenant}/reports/{ticket_id}", methods=["GET"])
 @api
 def get_report(tenant: str, ticket_id: str) -> dict[str, Any]:
@@ -121,6 +137,23 @@ def get_ticket(tenant: str, ticket_id: str) -> dict[str, Any]:
     services = bootstrap.services()
     who = required_caller(_req(), services.verifier)
     return services.reports.staff_view(tenant, ticket_id, who)
+
+
+@app.route("/v1/{tenant}/tickets/{ticket_id}/actions", methods=["POST"])
+@api
+def act_on_ticket(tenant: str, ticket_id: str) -> dict[str, Any]:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    return services.actions.act(tenant, ticket_id, who, json_body(_req()))
+
+
+@app.route("/v1/{tenant}/tickets/{ticket_id}/evidence", methods=["POST"])
+@api
+def evidence_upload(tenant: str, ticket_id: str) -> Response:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    body = services.actions.evidence_upload(tenant, ticket_id, who, json_body(_req()))
+    return Response(body=body, status_code=201)
 
 
 @app.on_sqs_message(queue=PHOTO_QUEUE, batch_size=10, name="photo_queue")

@@ -19,6 +19,7 @@ from chalicelib.service.notifications import Notifier
 from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
+from chalicelib.service.workflow import TicketActions
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Services:
     verifier: TokenVerifier
     reports: ReportService
     photos: PhotoService
+    actions: TicketActions
     notifier: Notifier | None = None
 
     def require_notifier(self) -> Notifier:
@@ -79,10 +81,20 @@ def build(settings: Settings, clock: Clock) -> Services:
         jwks_url=settings.jwks_url,
     )
     router = Router(tenants, heads, clock)
+    signer = S3UploadSigner(s3, settings.uploads_bucket)
+    actions = TicketActions(
+        tickets=tickets,
+        tenants=tenants,
+        heads=heads,
+        uploads=signer,
+        clock=clock,
+        new_id=new_id,
+        media_base_url=settings.media_base_url,
+    )
     reports = ReportService(
         tickets=tickets,
         tenants=tenants,
-        uploads=S3UploadSigner(s3, settings.uploads_bucket),
+        uploads=signer,
         clock=clock,
         new_id=new_id,
         router=router,
@@ -115,6 +127,7 @@ def build(settings: Settings, clock: Clock) -> Services:
         verifier=verifier,
         reports=reports,
         photos=photos,
+        actions=actions,
     )
 
 

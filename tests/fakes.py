@@ -22,6 +22,7 @@ from chalicelib.domain.tickets import Ticket
 from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
+from chalicelib.service.workflow import TicketActions
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -242,13 +243,22 @@ def fake_services(clock: FixedClock | None = None, store: FakePhotoStore | None 
     heads = FakeUnitHeads()
     ids = (f"{n:032x}" for n in itertools.count(0xA0000000))
     router = Router(tenants, heads, clock)
+    signer = FakeUploadSigner()
     reports = ReportService(
         tickets=tickets,
         tenants=tenants,
-        uploads=FakeUploadSigner(),
+        uploads=signer,
         clock=clock,
         new_id=lambda: next(ids),
         router=router,
+    )
+    actions = TicketActions(
+        tickets=tickets,
+        tenants=tenants,
+        heads=heads,
+        uploads=signer,
+        clock=clock,
+        new_id=lambda: next(ids),
     )
     photos = PhotoService(
         tickets=tickets,
@@ -266,4 +276,5 @@ def fake_services(clock: FixedClock | None = None, store: FakePhotoStore | None 
         verifier=FakeVerifier(),
         reports=reports,
         photos=photos,
+        actions=actions,
     )

@@ -38,6 +38,7 @@ from chalicelib.domain.tenants import Tenant, parse_tenant, tenant_document
 from chalicelib.domain.tickets import (
     Assignment,
     Channel,
+    Feedback,
     Location,
     LocationSource,
     PendingUpload,
@@ -99,6 +100,7 @@ class TicketModel(Model):
     flags: ListAttribute[Any] = ListAttribute(default=list)
     rejection: MapAttribute[str, Any] = MapAttribute(null=True)
     assignments: ListAttribute[Any] = ListAttribute(default=list)
+    feedback: MapAttribute[str, Any] = MapAttribute(null=True)
     cell = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
@@ -215,6 +217,15 @@ def _plain(raw: Any) -> Any:
     return raw
 
 
+def _feedback(raw: Any) -> Feedback | None:
+    if not raw:
+        return None
+    data = _plain(raw)
+    return Feedback(
+        rating=int(data["rating"]), comment=data.get("comment") or "", at=_dt(data["at"])
+    )
+
+
 def cell_key(ticket: Ticket) -> str | None:
     if not ticket.is_open or ticket.location is None:
         return None
@@ -293,9 +304,19 @@ def ticket_to_model(ticket: Ticket) -> TicketModel:
                 "head": a.head,
                 "due_at": _ts(a.due_at) if a.due_at else None,
                 "ended_at": _ts(a.ended_at) if a.ended_at else None,
+                "reason": a.reason,
             }
             for a in ticket.assignments
         ],
+        feedback=(
+            {
+                "rating": ticket.feedback.rating,
+                "comment": ticket.feedback.comment,
+                "at": _ts(ticket.feedback.at),
+            }
+            if ticket.feedback
+            else None
+        ),
         cell=cell_key(ticket),
     )
     if ticket.version is not None:
@@ -370,9 +391,11 @@ def ticket_from_model(item: TicketModel) -> Ticket:
                 head=a.get("head"),
                 due_at=_dt(a["due_at"]) if a.get("due_at") else None,
                 ended_at=_dt(a["ended_at"]) if a.get("ended_at") else None,
+                reason=a.get("reason") or "routing",
             )
             for a in _plain(item.assignments or [])
         ],
+        feedback=_feedback(item.feedback),
         version=item.version,
     )
 

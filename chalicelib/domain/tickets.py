@@ -6,7 +6,7 @@ through `Ticket.transition`, so the timeline is complete by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -51,12 +51,34 @@ INTAKE_STATES: frozenset[Status] = frozenset(
 
 SYSTEM = "system"
 
-# (from, to) pairs the platform itself may perform. Staff actions are added by the workflow.
+# Every status change the ticket allows; who may make which is decided in domain.workflow.
+_WORKING = frozenset(
+    {
+        Status.WAITING,
+        Status.COORDINATION,
+        Status.DISPOSITION,
+        Status.IN_PROGRESS,
+        Status.FOLLOW_UP_REJECTED,
+    }
+)
+_FROM_WORKING = frozenset(
+    {
+        Status.IN_PROGRESS,
+        Status.COORDINATION,
+        Status.DISPOSITION,
+        Status.AWAITING_VALIDATION,
+        Status.REJECTED,
+    }
+)
 TRANSITIONS: dict[Status | None, frozenset[Status]] = {
     None: frozenset({Status.AWAITING_PHOTO, Status.LOCATING, Status.NEEDS_LOCATION}),
     Status.AWAITING_PHOTO: frozenset({Status.LOCATING}),
     Status.LOCATING: frozenset({Status.NEEDS_LOCATION, Status.WAITING, Status.REJECTED}),
-    Status.NEEDS_LOCATION: frozenset({Status.LOCATING}),
+    Status.NEEDS_LOCATION: frozenset({Status.LOCATING, Status.REJECTED}),
+    **dict.fromkeys(_WORKING, _FROM_WORKING),
+    Status.AWAITING_VALIDATION: frozenset({Status.COMPLETED, Status.FOLLOW_UP_REJECTED}),
+    # A reporter may reopen a completed ticket (domain.workflow bounds when).
+    Status.COMPLETED: frozenset({Status.WAITING}),
 }
 
 
@@ -153,6 +175,15 @@ class Assignment:
     head: str | None = None
     due_at: datetime | None = None
     ended_at: datetime | None = None
+    # "routing" (the first), "handover" (coordination or disposition) or "reopen".
+    reason: str = "routing"
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    rating: int
+    comment: str
+    at: datetime
 
 
 @dataclass(slots=True)
@@ -180,6 +211,7 @@ class Ticket:
     flags: list[str] = field(default_factory=list)
     rejection: Rejection | None = None
     assignments: list[Assignment] = field(default_factory=list)
+    feedback: Feedback | None = None
     version: int | None = None
 
     @property
@@ -220,6 +252,42 @@ class Ticket:
     def expects_photo(self, key: str) -> bool:
         pending = self.pending_upload
         return self.status is Status.AWAITING_PHOTO and pending is not None and pending.key == key
+
+    def expects_evidence(self, key: str) -> bool:
+        pending = self.pending_upload
+        return (
+            pending is not None
+            and pending.kind is PhotoKind.EVIDENCE
+            and pending.key == key
+            and self.is_open
+        )
+
+    def receive_evidence(
+        self,
+        key: str,
+        *,
+        at: datetime,
+        public_key: str | None,
+        thumbnail_key: str | None,
+        size: int | None = None,
+    ) -> bool:
+        """An evidence photo of the follow-up: kept with the ticket, status unchanged."""
+        pending = self.pending_upload
+        if pending is None or not self.expects_evidence(key):
+            return False
+        self.photos.append(
+            Photo(
+                key=key,
+                kind=PhotoKind.EVIDENCE,
+                content_type=pending.content_type,
+                received_at=at,
+                size=size,
+                public_key=public_key,
+                thumbnail_key=thumbnail_key,
+            )
+        )
+        self.pending_upload = None
+        return True
 
     def receive_photo(
         self,
@@ -274,9 +342,61 @@ class Ticket:
         )
         self.transition(Status.WAITING, at=at, unit=unit["id"], note=note or f"to {unit['name']}")
 
-    def reject(self, reason: str, message: str, *, at: datetime, actor_role: str = SYSTEM) -> None:
+    def reject(
+        self,
+        reason: str,
+        message: str,
+        *,
+        at: datetime,
+        actor_role: str = SYSTEM,
+        actor_id: str | None = None,
+        unit: str | None = None,
+    ) -> None:
         self.rejection = Rejection(reason=reason, message=message)
-        self.transition(Status.REJECTED, at=at, actor_role=actor_role, note=message)
+        self.transition(
+            Status.REJECTED,
+            at=at,
+            actor_role=actor_role,
+            actor_id=actor_id,
+            unit=unit,
+            note=message,
+        )
+        self.end_assignment(at)
+
+    def end_assignment(self, at: datetime) -> None:
+        if self.assignments and self.assignments[-1].ended_at is None:
+            last = self.assignments[-1]
+            self.assignments[-1] = replace(last, ended_at=at)
+
+    def hand_over(
+        self,
+        to: Status,
+        *,
+        unit: dict[str, str],
+        at: datetime,
+        actor_role: str,
+        actor_id: str | None,
+        note: str,
+        head: str | None = None,
+        reason: str = "handover",
+    ) -> None:
+        """A new assignment for the receiving unit; the giving unit's clock stops."""
+        from_unit = (self.assigned_unit or {}).get("id")
+        self.end_assignment(at)
+        self.assigned_unit = dict(unit)
+        self.assignments.append(
+            Assignment(
+                unit_id=unit["id"],
+                unit_name=unit["name"],
+                unit_type=unit["type"],
+                started_at=at,
+                head=head,
+                reason=reason,
+            )
+        )
+        self.transition(
+            to, at=at, actor_role=actor_role, actor_id=actor_id, unit=from_unit, note=note
+        )
 
     def flag(self, flag: str) -> None:
         if flag not in self.flags:

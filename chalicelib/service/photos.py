@@ -16,6 +16,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.errors import StaleWrite
+from chalicelib.domain.geo import Coordinates, haversine_m
 from chalicelib.domain.geotag import ImageFormat, read_geotag
 from chalicelib.domain.imaging import NotAnImage, public_copies
 from chalicelib.domain.location_policy import decide_location
@@ -33,6 +34,10 @@ UPLOAD_KEY = re.compile(
 )
 SAVE_ATTEMPTS = 5
 NOT_AN_IMAGE = "not_an_image"
+EVIDENCE_NEAR_M = 200.0
+EVIDENCE_FAR = "evidence_far_from_report"
+EVIDENCE_WITHOUT_GEOTAG = "evidence_without_geotag"
+EVIDENCE_NOT_AN_IMAGE = "evidence_not_an_image"
 PHOTO_PROCESSING_FAILED = "photo_processing_failed"
 
 DECLARED_FORMATS: dict[str, frozenset[ImageFormat]] = {
@@ -89,6 +94,8 @@ class PhotoService:
         if ticket is None:
             log.warning("upload for no known ticket, ignored", extra={"key": key})
             return PhotoOutcome.IGNORED
+        if ticket.expects_evidence(key):
+            return self._evidence(ticket, key, size, match["stem"])
         if not ticket.expects_photo(key):
             return self._already(ticket, key)
         assert ticket.pending_upload is not None
@@ -110,6 +117,38 @@ class PhotoService:
                 extra={"tenant": tenant_id, "ticket": ticket_id, "outcome": outcome.value},
             )
             return outcome
+        raise StaleWrite(f"ticket for {key} kept changing; will be retried")
+
+    def _evidence(self, ticket: Ticket, key: str, size: int | None, stem: str) -> PhotoOutcome:
+        """Follow-up evidence: geotag checked against the report's place, never trusted blindly."""
+        assert ticket.pending_upload is not None
+        examined = self._examine(key, ticket.pending_upload.content_type, stem)
+        for _ in range(SAVE_ATTEMPTS):
+            if not ticket.expects_evidence(key):
+                return self._already(ticket, key)
+            now = self._clock.now()
+            if examined.problem is not None:
+                ticket.pending_upload = None
+                ticket.flag(EVIDENCE_NOT_AN_IMAGE)
+            else:
+                ticket.receive_evidence(
+                    key,
+                    at=now,
+                    size=size,
+                    public_key=examined.public_key,
+                    thumbnail_key=examined.thumbnail_key,
+                )
+                for flag in evidence_flags(ticket, examined.lat, examined.lon):
+                    ticket.flag(flag)
+            try:
+                self._tickets.save(ticket)
+            except StaleWrite:
+                reloaded = self._tickets.get(ticket.tenant, ticket.ticket_id)
+                if reloaded is None:
+                    return PhotoOutcome.IGNORED
+                ticket = reloaded
+                continue
+            return PhotoOutcome.REJECTED if examined.problem else PhotoOutcome.ACCEPTED
         raise StaleWrite(f"ticket for {key} kept changing; will be retried")
 
     def dead_lettered(self, key: str) -> bool:
@@ -204,3 +243,15 @@ class PhotoService:
             ticket.flag(flag)
         self._router.route(ticket)
         return PhotoOutcome.ACCEPTED
+
+
+def evidence_flags(ticket: Ticket, lat: float | None, lon: float | None) -> list[str]:
+    """Evidence must show the reported place: no geotag, or one over 200 m away, is flagged."""
+    if lat is None or lon is None:
+        return [EVIDENCE_WITHOUT_GEOTAG]
+    if ticket.location is None:
+        return []
+    distance = haversine_m(
+        Coordinates(lat, lon), Coordinates(ticket.location.lat, ticket.location.lon)
+    )
+    return [EVIDENCE_FAR] if distance > EVIDENCE_NEAR_M else []

@@ -148,9 +148,7 @@ class ReportService:
 
     def view(self, tenant_id: str, ticket_id: str, caller: Principal | None) -> dict[str, Any]:
         tenant = self.tenant(tenant_id)
-        ticket = (
-            self._tickets.get(tenant.tenant_id, ticket_id) if _plausible_id(ticket_id) else None
-        )
+        ticket = self._tickets.get(tenant.tenant_id, ticket_id) if plausible_id(ticket_id) else None
         if ticket is None:
             raise NotFound(f"no report {ticket_id!r} in {tenant_id}")
         audience = Audience.PUBLIC
@@ -169,7 +167,7 @@ class ReportService:
             raise MalformedRequest("the request body must be a JSON object")
         location = parse_location(body, "location", LocationSource.MANUAL)
         ticket = None
-        if _plausible_id(ticket_id):
+        if plausible_id(ticket_id):
             ticket = self._tickets.get(tenant.tenant_id, ticket_id)
         if ticket is None:
             raise NotFound(f"no report {ticket_id!r} in {tenant_id}")
@@ -233,7 +231,7 @@ class ReportService:
         tenant = self.tenant(tenant_id)
         require_staff(caller, tenant.tenant_id)
         ticket = None
-        if _plausible_id(ticket_id):
+        if plausible_id(ticket_id):
             ticket = self._tickets.get(tenant.tenant_id, ticket_id)
         if ticket is None:
             raise NotFound(f"no ticket {ticket_id!r} in {tenant_id}")
@@ -267,5 +265,5 @@ def _parse_near(near: str | None) -> Coordinates:
     return Coordinates(lat, lon)
 
 
-def _plausible_id(ticket_id: str) -> bool:
+def plausible_id(ticket_id: str) -> bool:
     return len(ticket_id) == 32 and all(c in "0123456789abcdef" for c in ticket_id)

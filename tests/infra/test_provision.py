@@ -29,6 +29,7 @@ OUTPUT_NAMES = {
     "TicketsTableName",
     "TenantsTableName",
     "UploadsBucketName",
+    "MediaBucketName",
     "PhotoQueueUrl",
     "PhotoQueueArn",
     "PhotoDeadLetterQueueUrl",

@@ -732,8 +732,8 @@ def test_nearby_leaves_out_rejected_reports(services: Services) -> None:
     repo = services.tickets
     assert isinstance(repo, FakeTicketRepository)
     ticket = report(services, north_of(MONAS, 20), private=False)
-    rejected = repo.items[("jakarta", ticket.ticket_id)]
-    rejected.status = Status.REJECTED
+    # Staff rejections are not built yet: close the stored ticket directly.
+    repo.items[("jakarta", ticket.ticket_id)].status = Status.REJECTED
 
     found = services.reports.nearby(
         "jakarta", near=f"{MONAS[0]},{MONAS[1]}", radius_m=200, category="sampah"
