@@ -20,6 +20,7 @@ from chalicelib.http import (
     json_body,
     optional_caller,
     query_int,
+    raise_invalid,
     required_caller,
 )
 
@@ -129,6 +130,55 @@ def my_reports(tenant: str) -> dict[str, Any]:
     limit = query_int(_req(), "limit", default=20, minimum=1, maximum=100)
     cursor = (_req().query_params or {}).get("cursor")
     return services.reports.mine(tenant, who, limit=limit, cursor=cursor)
+
+
+@app.route("/v1/{tenant}/intake", methods=["POST"])
+@api
+def intake(tenant: str) -> Response:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    submitted = services.reports.intake(tenant, who, json_body(_req()))
+    return Response(
+        body=submitted.as_response(),
+        status_code=201,
+        headers={"Location": f"/v1/{tenant}/tickets/{submitted.ticket.ticket_id}"},
+    )
+
+
+@app.route("/v1/{tenant}/tickets", methods=["GET"])
+@api
+def work_queue(tenant: str) -> dict[str, Any]:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    params = _req().query_params or {}
+    overdue = params.get("overdue")
+    if overdue not in (None, "true", "false"):
+        raise_invalid("overdue must be true or false", "overdue")
+    return services.staff.queue(
+        tenant,
+        who,
+        status=params.get("status"),
+        unit=params.get("unit"),
+        overdue=None if overdue is None else overdue == "true",
+        limit=query_int(_req(), "limit", default=20, minimum=1, maximum=100),
+        cursor=params.get("cursor"),
+    )
+
+
+@app.route("/v1/{tenant}/stats", methods=["GET"])
+@api
+def statistics(tenant: str) -> dict[str, Any]:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    params = _req().query_params or {}
+    found = services.reports.tenant(tenant)
+    return services.staff.stats(
+        tenant,
+        who,
+        start=params.get("from"),
+        end=params.get("to"),
+        today=services.clock.now().astimezone(found.zone).date(),
+    )
 
 
 @app.route("/v1/{tenant}/tickets/{ticket_id}", methods=["GET"])

@@ -19,6 +19,7 @@ from chalicelib.service.notifications import Notifier
 from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
+from chalicelib.service.staff import StaffService
 from chalicelib.service.workflow import TicketActions
 
 
@@ -33,6 +34,7 @@ class Services:
     reports: ReportService
     photos: PhotoService
     actions: TicketActions
+    staff: StaffService
     notifier: Notifier | None = None
 
     def require_notifier(self) -> Notifier:
@@ -128,6 +130,7 @@ def build(settings: Settings, clock: Clock) -> Services:
         reports=reports,
         photos=photos,
         actions=actions,
+        staff=StaffService(tickets, tenants, settings.media_base_url),
     )
 
 

@@ -127,6 +127,10 @@ def query_int(request: Request, name: str, *, default: int, minimum: int, maximu
     return int(raw)
 
 
+def raise_invalid(message: str, field: str) -> None:
+    raise errors.InvalidRequest(message, field=field)
+
+
 def _snake(name: str) -> str:
     name = name.removesuffix("Error")
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

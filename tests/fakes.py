@@ -16,12 +16,13 @@ from chalicelib.domain.bundle import TenantBundle
 from chalicelib.domain.errors import InvalidRequest, NotAuthenticated, StaleWrite
 from chalicelib.domain.geo import geohash
 from chalicelib.domain.jurisdiction import Jurisdiction
-from chalicelib.domain.ports import Head, Page, PresignedPost
+from chalicelib.domain.ports import Head, Page, PresignedPost, TicketSummary
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import Ticket
 from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
+from chalicelib.service.staff import StaffService
 from chalicelib.service.workflow import TicketActions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +99,53 @@ class FakeTicketRepository:
         return Page(
             items=[copy.deepcopy(t) for t in page], cursor=str(start + limit) if more else None
         )
+
+    def _page(self, found: list[Ticket], limit: int, cursor: str | None) -> Page:
+        start = 0
+        if cursor is not None:
+            if not cursor.isdigit():
+                raise InvalidRequest("bad cursor", field="cursor")
+            start = int(cursor)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return Page(
+            items=[copy.deepcopy(t) for t in page], cursor=str(start + limit) if more else None
+        )
+
+    def list_by_unit(
+        self, tenant: str, unit_id: str, status: str | None, *, limit: int, cursor: str | None
+    ) -> Page:
+        found = [
+            t
+            for (ten, _), t in self.items.items()
+            if ten == tenant
+            and (t.assigned_unit or {}).get("id") == unit_id
+            and (status is None or t.status.value == status)
+        ]
+        found.sort(key=lambda t: (t.status.value, t.updated_at), reverse=True)
+        return self._page(found, limit, cursor)
+
+    def list_by_status(self, tenant: str, status: str, *, limit: int, cursor: str | None) -> Page:
+        found = [
+            t for (ten, _), t in self.items.items() if ten == tenant and t.status.value == status
+        ]
+        found.sort(key=lambda t: t.updated_at, reverse=True)
+        return self._page(found, limit, cursor)
+
+    def summaries_by_month(self, tenant: str, months: Sequence[str]) -> list[TicketSummary]:
+        return [
+            TicketSummary(
+                ticket_id=t.ticket_id,
+                created_at=t.created_at,
+                status=t.status,
+                channel=t.channel,
+                unit_id=(t.assigned_unit or {}).get("id"),
+                unit_name=(t.assigned_unit or {}).get("name"),
+                overdue=t.overdue,
+            )
+            for (ten, _), t in self.items.items()
+            if ten == tenant and t.month in months
+        ]
 
     def open_in_cells(self, tenant: str, category: str, cells: Sequence[str]) -> list[Ticket]:
         wanted = set(cells)
@@ -277,4 +325,5 @@ def fake_services(clock: FixedClock | None = None, store: FakePhotoStore | None 
         reports=reports,
         photos=photos,
         actions=actions,
+        staff=StaffService(tickets, tenants),
     )

@@ -25,7 +25,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.exceptions import PutError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.domain.areas import from_wkb, to_wkb
@@ -33,7 +33,7 @@ from chalicelib.domain.bundle import TenantBundle, build_jurisdiction
 from chalicelib.domain.errors import InvalidRequest, StaleWrite
 from chalicelib.domain.geo import geohash
 from chalicelib.domain.jurisdiction import Jurisdiction, Village
-from chalicelib.domain.ports import Head, Page
+from chalicelib.domain.ports import Head, Page, TicketSummary
 from chalicelib.domain.tenants import Tenant, parse_tenant, tenant_document
 from chalicelib.domain.tickets import (
     Assignment,
@@ -71,6 +71,39 @@ class ByCellIndex(GlobalSecondaryIndex["TicketModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class ByUnitIndex(GlobalSecondaryIndex["TicketModel"]):
+    """A unit's work queue: "{tenant}#{unit}", sorted by "{status}#{updated_at}"."""
+
+    class Meta:
+        index_name = "by_unit"
+        projection = AllProjection()
+
+    unit_key = UnicodeAttribute(hash_key=True)
+    queue_sort = UnicodeAttribute(range_key=True)
+
+
+class ByStatusIndex(GlobalSecondaryIndex["TicketModel"]):
+    """A tenant's tickets in one status ("{tenant}#{status}"), most recently changed last."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status_key = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
+class ByMonthIndex(GlobalSecondaryIndex["TicketModel"]):
+    """Tickets by the month they came in ("{tenant}#{YYYY-MM}", tenant's zone): statistics."""
+
+    class Meta:
+        index_name = "by_month"
+        projection = IncludeProjection(["status", "channel", "assigned_unit", "overdue"])
+
+    month_key = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class TicketModel(Model):
     class Meta:
         table_name = "tickets"
@@ -102,10 +135,19 @@ class TicketModel(Model):
     assignments: ListAttribute[Any] = ListAttribute(default=list)
     feedback: MapAttribute[str, Any] = MapAttribute(null=True)
     cell = UnicodeAttribute(null=True)
+    unit_key = UnicodeAttribute(null=True)
+    queue_sort = UnicodeAttribute(null=True)
+    status_key = UnicodeAttribute()
+    month_key = UnicodeAttribute()
+    reporter_contact: MapAttribute[str, Any] = MapAttribute(null=True)
+    address = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_reporter = ByReporterIndex()
     by_cell = ByCellIndex()
+    by_unit = ByUnitIndex()
+    by_status = ByStatusIndex()
+    by_month = ByMonthIndex()
 
 
 class CounterModel(Model):
@@ -234,6 +276,7 @@ def cell_key(ticket: Ticket) -> str | None:
 
 def ticket_to_model(ticket: Ticket) -> TicketModel:
     pending = ticket.pending_upload
+    unit_id = (ticket.assigned_unit or {}).get("id")
     item = TicketModel(
         pk=f"{ticket.tenant}#{ticket.ticket_id}",
         tenant=ticket.tenant,
@@ -318,6 +361,12 @@ def ticket_to_model(ticket: Ticket) -> TicketModel:
             else None
         ),
         cell=cell_key(ticket),
+        unit_key=f"{ticket.tenant}#{unit_id}" if unit_id else None,
+        queue_sort=f"{ticket.status.value}#{_ts(ticket.updated_at)}" if unit_id else None,
+        status_key=f"{ticket.tenant}#{ticket.status.value}",
+        month_key=f"{ticket.tenant}#{ticket.month or f'{ticket.created_at:%Y-%m}'}",
+        reporter_contact=dict(ticket.reporter_contact) if ticket.reporter_contact else None,
+        address=ticket.address,
     )
     if ticket.version is not None:
         item.version = ticket.version
@@ -396,6 +445,9 @@ def ticket_from_model(item: TicketModel) -> Ticket:
             for a in _plain(item.assignments or [])
         ],
         feedback=_feedback(item.feedback),
+        reporter_contact=_plain(item.reporter_contact) if item.reporter_contact else None,
+        address=item.address,
+        month=item.month_key.split("#", 1)[1] if item.month_key else "",
         version=item.version,
     )
 
@@ -474,6 +526,59 @@ class DynamoTicketRepository:
         items = [ticket_from_model(item) for item in result]
         return Page(items=items, cursor=_encode_cursor(result.last_evaluated_key))
 
+    def list_by_unit(
+        self, tenant: str, unit_id: str, status: str | None, *, limit: int, cursor: str | None
+    ) -> Page:
+        start = _decode_cursor(cursor, {"pk", "unit_key", "queue_sort"})
+        if start is not None and start["unit_key"]["S"] != f"{tenant}#{unit_id}":
+            raise InvalidRequest("cursor belongs to another listing", field="cursor")
+        condition = TicketModel.queue_sort.startswith(f"{status}#") if status else None
+        result = TicketModel.by_unit.query(
+            f"{tenant}#{unit_id}",
+            condition,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=start,
+            page_size=limit,
+        )
+        items = [ticket_from_model(item) for item in result]
+        return Page(items=items, cursor=_encode_cursor(result.last_evaluated_key))
+
+    def list_by_status(self, tenant: str, status: str, *, limit: int, cursor: str | None) -> Page:
+        start = _decode_cursor(cursor, {"pk", "status_key", "updated_at"})
+        if start is not None and start["status_key"]["S"] != f"{tenant}#{status}":
+            raise InvalidRequest("cursor belongs to another listing", field="cursor")
+        result = TicketModel.by_status.query(
+            f"{tenant}#{status}",
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=start,
+            page_size=limit,
+        )
+        items = [ticket_from_model(item) for item in result]
+        return Page(items=items, cursor=_encode_cursor(result.last_evaluated_key))
+
+    def summaries_by_month(self, tenant: str, months: Sequence[str]) -> list[TicketSummary]:
+        found: list[TicketSummary] = []
+        for month in months:
+            for item in TicketModel.by_month.query(f"{tenant}#{month}"):
+                found.append(
+                    TicketSummary(
+                        ticket_id=item.pk.split("#", 1)[1],
+                        created_at=_dt(item.created_at),
+                        status=Status(item.status),
+                        channel=Channel(item.channel),
+                        unit_id=(_plain(item.assigned_unit) or {}).get("id")
+                        if item.assigned_unit
+                        else None,
+                        unit_name=(_plain(item.assigned_unit) or {}).get("name")
+                        if item.assigned_unit
+                        else None,
+                        overdue=bool(item.overdue),
+                    )
+                )
+        return found
+
     def open_in_cells(self, tenant: str, category: str, cells: Sequence[str]) -> list[Ticket]:
         found: list[Ticket] = []
         for cell in cells:
@@ -526,25 +631,32 @@ class DynamoTenantDirectory:
         return [tenant for tenant, _ in self._load().values()]
 
     def jurisdiction(self, tenant_id: str) -> Jurisdiction:
-        found = self._load().get(tenant_id)
-        if found is None:
-            raise KeyError(tenant_id)
-        tenant, expected = found
-        cached = self._jurisdictions.get(tenant_id)
-        if cached is not None and cached[0] == tenant.revision:
-            return cached[1]
-        villages: list[Village] = []
-        blobs: list[tuple[str, bytes]] = []
-        for item in AreaModel.query(f"AREAS#{tenant_id}#{tenant.revision}"):
-            villages.append(Village(**_plain(item.village)))
-            blobs.append((item.sk, bytes(item.geometry)))
-        if len(villages) != expected:
-            raise RuntimeError(
-                f"{tenant_id} revision {tenant.revision}: {len(villages)} of {expected} areas"
-            )
-        jurisdiction = build_jurisdiction(tenant, villages, from_wkb(blobs), f"tenants/{tenant_id}")
-        self._jurisdictions[tenant_id] = (tenant.revision, jurisdiction)
-        return jurisdiction
+        for attempt in range(2):
+            found = self._load().get(tenant_id)
+            if found is None:
+                raise KeyError(tenant_id)
+            tenant, expected = found
+            cached = self._jurisdictions.get(tenant_id)
+            if cached is not None and cached[0] == tenant.revision:
+                return cached[1]
+            villages: list[Village] = []
+            blobs: list[tuple[str, bytes]] = []
+            for item in AreaModel.query(f"AREAS#{tenant_id}#{tenant.revision}"):
+                villages.append(Village(**_plain(item.village)))
+                blobs.append((item.sk, bytes(item.geometry)))
+            if len(villages) == expected:
+                jurisdiction = build_jurisdiction(
+                    tenant, villages, from_wkb(blobs), f"tenants/{tenant_id}"
+                )
+                self._jurisdictions[tenant_id] = (tenant.revision, jurisdiction)
+                return jurisdiction
+            if attempt == 0:
+                # The cached config names a revision replaced since: read the config again.
+                with self._lock:
+                    self._cache = None
+        raise RuntimeError(
+            f"{tenant_id} revision {tenant.revision}: {len(villages)} of {expected} areas"
+        )
 
     def put(self, bundle: TenantBundle) -> None:
         tenant = bundle.tenant

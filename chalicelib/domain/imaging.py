@@ -39,13 +39,15 @@ def _register_heif() -> None:
     register_heif_opener()
 
 
-def _encode(image: Image.Image, side: int) -> bytes:
+def _encode(image: Image.Image, side: int) -> tuple[bytes, tuple[int, int]]:
     copy = image.copy()
     copy.thumbnail((side, side), Image.Resampling.LANCZOS)
+    # Pillow carries over what it read into `info` (a JPEG comment, for one): start empty, and
+    # pass no exif=, icc_profile= or xmp=, so nothing but pixels is written.
+    copy.info = {}
     out = io.BytesIO()
-    # No exif=, icc_profile= or xmp= arguments: Pillow writes none of them.
     copy.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-    return out.getvalue()
+    return out.getvalue(), copy.size
 
 
 def public_copies(data: bytes) -> PublicCopies:
@@ -65,9 +67,6 @@ def public_copies(data: bytes) -> PublicCopies:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning) as exc:
         raise NotAnImage(f"the file does not decode as an image ({exc})") from None
-    return PublicCopies(
-        full=_encode(rgb, LONG_SIDE),
-        thumbnail=_encode(rgb, THUMB_SIDE),
-        width=rgb.width,
-        height=rgb.height,
-    )
+    full, (width, height) = _encode(rgb, LONG_SIDE)
+    thumbnail, _ = _encode(rgb, THUMB_SIDE)
+    return PublicCopies(full=full, thumbnail=thumbnail, width=width, height=height)

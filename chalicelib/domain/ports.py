@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from chalicelib.domain.bundle import TenantBundle
 from chalicelib.domain.jurisdiction import Jurisdiction
 from chalicelib.domain.tenants import Tenant
-from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.tickets import Channel, Status, Ticket
 
 
 class Clock(Protocol):
@@ -23,6 +23,19 @@ class Clock(Protocol):
 class Page:
     items: Sequence[Ticket]
     cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSummary:
+    """What statistics need of a ticket, read from a narrow index projection."""
+
+    ticket_id: str
+    created_at: datetime
+    status: Status
+    channel: Channel
+    unit_id: str | None
+    unit_name: str | None
+    overdue: bool
 
 
 class TicketRepository(Protocol):
@@ -39,6 +52,20 @@ class TicketRepository(Protocol):
     def list_by_reporter(
         self, tenant: str, reporter_id: str, *, limit: int, cursor: str | None
     ) -> Page: ...
+
+    def list_by_unit(
+        self, tenant: str, unit_id: str, status: str | None, *, limit: int, cursor: str | None
+    ) -> Page:
+        """A unit's tickets, most recently changed first, optionally of one status."""
+        ...
+
+    def list_by_status(
+        self, tenant: str, status: str, *, limit: int, cursor: str | None
+    ) -> Page: ...
+
+    def summaries_by_month(self, tenant: str, months: Sequence[str]) -> list[TicketSummary]:
+        """Every ticket that came in during the given months (YYYY-MM, tenant's zone)."""
+        ...
 
     def open_in_cells(self, tenant: str, category: str, cells: Sequence[str]) -> list[Ticket]:
         """Open, located tickets of a category whose location falls in any geohash cell."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.errors import InvalidRequest, MalformedRequest, PayloadTooLarge
@@ -25,7 +26,15 @@ PHOTO_TYPES: dict[str, str] = {
     "image/png": "png",
 }
 
-REPORT_FIELDS = frozenset({"category", "description", "location", "photo", "private", "channel"})
+REPORT_FIELDS = frozenset(
+    {"category", "description", "location", "photo", "private", "channel", "share_identity"}
+)
+INTAKE_FIELDS = frozenset(
+    {"category", "description", "location", "address", "channel", "received_at", "reporter",
+     "private", "share_identity"}
+)  # fmt: skip
+MAX_ADDRESS = 500
+CONTACT_FIELDS = {"name": 200, "phone": 30, "email": 254}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +51,7 @@ class ReportSubmission:
     photo: DeclaredPhoto | None
     private: bool
     channel: Channel
+    share_identity: bool = False
 
 
 def printable_text(text: str) -> bool:
@@ -162,6 +172,9 @@ def parse_report(body: object, tenant: Tenant) -> ReportSubmission:
         raise InvalidRequest("private must be true or false", field="private")
 
     channel = _channel(body.get("channel", Channel.JAKI.value))
+    share_identity = body.get("share_identity", False)
+    if not isinstance(share_identity, bool):
+        raise InvalidRequest("share_identity must be true or false", field="share_identity")
 
     return ReportSubmission(
         category=category,
@@ -170,6 +183,7 @@ def parse_report(body: object, tenant: Tenant) -> ReportSubmission:
         photo=photo,
         private=private,
         channel=channel,
+        share_identity=share_identity,
     )
 
 
@@ -186,3 +200,99 @@ def _channel(raw: Any) -> Channel:
             f"channel {channel.value!r} is entered by operators through /intake", field="channel"
         )
     return channel
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeSubmission:
+    category: str
+    description: str
+    location: Location | None
+    address: str | None
+    channel: Channel
+    received_at: datetime
+    private: bool
+    contact: dict[str, str] | None
+
+
+# Operators enter every CRM channel except the app itself and Open311 clients.
+OPERATOR_CHANNELS = frozenset(Channel) - {Channel.JAKI, Channel.OPEN311}
+
+
+def parse_intake(body: object, tenant: Tenant, now: datetime) -> IntakeSubmission:
+    if not isinstance(body, Mapping):
+        raise MalformedRequest("the request body must be a JSON object")
+    unknown = set(body) - INTAKE_FIELDS
+    if unknown:
+        raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}", field=min(unknown))
+    base = parse_report(
+        {k: body[k] for k in ("category", "description", "private") if k in body}, tenant
+    )
+    try:
+        channel = Channel(str(body.get("channel")))
+    except ValueError:
+        channel = None
+    if channel not in OPERATOR_CHANNELS:
+        raise InvalidRequest(
+            f"channel must be one of {', '.join(sorted(c.value for c in OPERATOR_CHANNELS))}",
+            field="channel",
+        )
+    received = body.get("received_at")
+    try:
+        received_at = datetime.fromisoformat(str(received))
+    except ValueError:
+        raise InvalidRequest(
+            "received_at must be an ISO 8601 time with offset", field="received_at"
+        ) from None
+    if received_at.tzinfo is None:
+        raise InvalidRequest("received_at needs a UTC offset (+07:00)", field="received_at")
+    if received_at > now + timedelta(minutes=5) or received_at < now - timedelta(days=90):
+        raise InvalidRequest("received_at must lie within the last 90 days", field="received_at")
+    location = None
+    if body.get("location") is not None:
+        location = parse_location(body["location"], "location", LocationSource.OPERATOR)
+    address = body.get("address")
+    if address is not None and (
+        not isinstance(address, str) or not address.strip() or len(address) > MAX_ADDRESS
+    ):
+        raise InvalidRequest(
+            f"address must be text of 1 to {MAX_ADDRESS} characters", field="address"
+        )
+    if location is None and address is None:
+        raise InvalidRequest("give a location or an address", field="location")
+    share = body.get("share_identity", False)
+    if not isinstance(share, bool):
+        raise InvalidRequest("share_identity must be true or false", field="share_identity")
+    contact = _contact(body.get("reporter")) if share else None
+    return IntakeSubmission(
+        category=base.category,
+        description=base.description,
+        location=location,
+        address=address.strip() if isinstance(address, str) else None,
+        channel=channel,
+        received_at=received_at,
+        private=base.private,
+        contact=contact,
+    )
+
+
+def _contact(raw: object) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) - set(CONTACT_FIELDS):
+        raise InvalidRequest(f"reporter may hold {', '.join(CONTACT_FIELDS)}", field="reporter")
+    contact: dict[str, str] = {}
+    for key, limit in CONTACT_FIELDS.items():
+        value = raw.get(key)
+        if value is None:
+            continue
+        if (
+            not isinstance(value, str)
+            or not value.strip()
+            or len(value) > limit
+            or not printable_text(value)
+        ):
+            raise InvalidRequest(
+                f"reporter.{key} must be text of 1 to {limit} characters", field=f"reporter.{key}"
+            )
+        contact[key] = value.strip()
+    return contact or None

@@ -212,7 +212,18 @@ class Ticket:
     rejection: Rejection | None = None
     assignments: list[Assignment] = field(default_factory=list)
     feedback: Feedback | None = None
+    # Contact details the reporter chose to share with staff (or an operator recorded).
+    reporter_contact: dict[str, str] | None = None
+    # An address given instead of coordinates (operator intake), until someone places it.
+    address: str | None = None
+    # The month it came in, in the tenant's zone (YYYY-MM): the statistics period.
+    month: str = ""
     version: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.month:
+            # Creators pass the month in the tenant's zone; UTC is only the fallback.
+            self.month = f"{self.created_at:%Y-%m}"
 
     @property
     def is_open(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from chalicelib.domain.errors import (
     NotFound,
 )
 from chalicelib.domain.geo import Coordinates, cells_within, coordinates_problem, haversine_m
-from chalicelib.domain.identity import Principal
+from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.ports import (
     Clock,
     PresignedPost,
@@ -25,7 +25,7 @@ from chalicelib.domain.ports import (
     TicketRepository,
     UploadSigner,
 )
-from chalicelib.domain.reports import PHOTO_TYPES, parse_location, parse_report
+from chalicelib.domain.reports import PHOTO_TYPES, parse_intake, parse_location, parse_report
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import (
     LocationSource,
@@ -114,6 +114,10 @@ class ReportService:
             created_at=now,
             updated_at=now,
             device_location=submission.device_location,
+            month=f"{local_day:%Y-%m}",
+            reporter_contact=(
+                {"username": reporter.username} if submission.share_identity else None
+            ),
         )
         upload = None
         if submission.photo is not None:
@@ -158,6 +162,54 @@ class ReportService:
             audience = Audience.STAFF
         return ticket_view(ticket, tenant, audience, self._media)
 
+    def intake(self, tenant_id: str, operator: Principal, body: object) -> SubmittedReport:
+        """A report from a non-app channel, entered by an operator of the tenant."""
+        tenant = self.tenant(tenant_id)
+        if not operator.has_role(Role.OPERATOR, tenant.tenant_id):
+            raise NotAllowed(
+                f"only operators of {tenant.tenant_id} enter reports", code="wrong_role"
+            )
+        now = self._clock.now()
+        submission = parse_intake(body, tenant, now)
+        local_day = now.astimezone(tenant.zone)
+        sequence = self._tickets.next_sequence(tenant.tenant_id, f"{local_day:%y%m%d}")
+        ticket_id = self._new_id()
+        received = submission.received_at
+        ticket = Ticket(
+            tenant=tenant.tenant_id,
+            ticket_id=ticket_id,
+            number=ticket_number(tenant.number_prefix, local_day, sequence),
+            status=Status.LOCATING,
+            category=submission.category,
+            description=submission.description,
+            channel=submission.channel,
+            private=submission.private,
+            # Not a user of the app: the ticket is its own reporter key, entered by the operator.
+            reporter_id=f"intake:{ticket_id}",
+            created_at=received,
+            updated_at=now,
+            location=submission.location,
+            reporter_contact=submission.contact,
+            address=submission.address,
+            month=f"{received.astimezone(tenant.zone):%Y-%m}",
+        )
+        note = f"received via {submission.channel.value} at {iso(received, tenant.zone)}"
+        if submission.location is not None:
+            ticket.transition(
+                Status.LOCATING, at=now, actor_role="operator", actor_id=operator.subject, note=note
+            )
+        else:
+            ticket.transition(
+                Status.NEEDS_LOCATION,
+                at=now,
+                actor_role="operator",
+                actor_id=operator.subject,
+                note=f"{note}; address only, an operator places it",
+            )
+        self._router.route(ticket)
+        self._tickets.add(ticket)
+        return SubmittedReport(ticket=ticket, tenant=tenant, upload=None)
+
     def set_location(
         self, tenant_id: str, ticket_id: str, caller: Principal, body: object
     ) -> dict[str, Any]:
@@ -171,8 +223,13 @@ class ReportService:
             ticket = self._tickets.get(tenant.tenant_id, ticket_id)
         if ticket is None:
             raise NotFound(f"no report {ticket_id!r} in {tenant_id}")
-        if ticket.reporter_id != caller.subject:
-            raise NotAllowed("only the reporter may set the location", code="not_reporter")
+        operator = caller.has_role(Role.OPERATOR, tenant.tenant_id)
+        if ticket.reporter_id != caller.subject and not operator:
+            raise NotAllowed(
+                "only the reporter or an operator may set the location", code="not_reporter"
+            )
+        if operator and ticket.reporter_id != caller.subject:
+            location = replace(location, source=LocationSource.OPERATOR)
         if ticket.status is not Status.NEEDS_LOCATION:
             raise Conflict(
                 f"the location can be set only while the report needs one (it is {ticket.status})",
@@ -180,12 +237,13 @@ class ReportService:
             )
         now = self._clock.now()
         ticket.location = location
+        by = "reporter" if ticket.reporter_id == caller.subject else "operator"
         ticket.transition(
             Status.LOCATING,
             at=now,
-            actor_role="reporter",
+            actor_role=by,
             actor_id=caller.subject,
-            note="location set by the reporter",
+            note=f"location set by the {by}",
         )
         self._router.route(ticket)
         self._tickets.save(ticket)

@@ -87,6 +87,14 @@ def ticket_view(
     }
     if audience is not Audience.PUBLIC:
         view["flags"] = list(ticket.flags)
+        view["address"] = ticket.address
+        # Who reported is shown only when the reporter chose to share it (JAKI's default: not).
+        view["reporter"] = dict(ticket.reporter_contact) if ticket.reporter_contact else None
+        view["feedback"] = (
+            {"rating": ticket.feedback.rating, "comment": ticket.feedback.comment}
+            if ticket.feedback
+            else None
+        )
     if audience is Audience.STAFF:
         view["assignments"] = [
             {
