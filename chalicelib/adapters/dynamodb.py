@@ -104,6 +104,22 @@ class ByMonthIndex(GlobalSecondaryIndex["TicketModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class ByDueIndex(GlobalSecondaryIndex["TicketModel"]):
+    """Sparse: only tickets whose current assignment's clock runs, by shard and next SLA event.
+
+    `sla_next` is "{when}#{tenant}#{ticket}", when = the reminder time until the reminder is
+    sent, then the due time; the ticket leaves the index when the clock stops or it goes
+    overdue. The scan reads only what falls due, never the table.
+    """
+
+    class Meta:
+        index_name = "by_due"
+        projection = AllProjection()
+
+    sla_shard = UnicodeAttribute(hash_key=True)
+    sla_next = UnicodeAttribute(range_key=True)
+
+
 class TicketModel(Model):
     class Meta:
         table_name = "tickets"
@@ -141,6 +157,8 @@ class TicketModel(Model):
     month_key = UnicodeAttribute()
     reporter_contact: MapAttribute[str, Any] = MapAttribute(null=True)
     address = UnicodeAttribute(null=True)
+    sla_shard = UnicodeAttribute(null=True)
+    sla_next = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_reporter = ByReporterIndex()
@@ -148,6 +166,7 @@ class TicketModel(Model):
     by_unit = ByUnitIndex()
     by_status = ByStatusIndex()
     by_month = ByMonthIndex()
+    by_due = ByDueIndex()
 
 
 class CounterModel(Model):
@@ -268,6 +287,25 @@ def _feedback(raw: Any) -> Feedback | None:
     )
 
 
+SLA_SHARDS = 8
+
+
+def sla_shard(ticket_id: str) -> str:
+    # Spreads the clock index's writes over SLA_SHARDS partitions (write sharding).
+    return f"SLA#{int(ticket_id[-4:], 16) % SLA_SHARDS}"
+
+
+def sla_keys(ticket: Ticket) -> tuple[str | None, str | None]:
+    """(shard, next event) for the clock index; (None, None) keeps the ticket out of it."""
+    current = ticket.current_assignment
+    if not ticket.is_open or current is None or not current.running or current.due_at is None:
+        return None, None
+    when = current.due_at
+    if not current.reminded and current.remind_at is not None and current.remind_at < when:
+        when = current.remind_at
+    return sla_shard(ticket.ticket_id), f"{_ts(when)}#{ticket.tenant}#{ticket.ticket_id}"
+
+
 def cell_key(ticket: Ticket) -> str | None:
     if not ticket.is_open or ticket.location is None:
         return None
@@ -348,6 +386,11 @@ def ticket_to_model(ticket: Ticket) -> TicketModel:
                 "due_at": _ts(a.due_at) if a.due_at else None,
                 "ended_at": _ts(a.ended_at) if a.ended_at else None,
                 "reason": a.reason,
+                "paused_at": _ts(a.paused_at) if a.paused_at else None,
+                "remind_at": _ts(a.remind_at) if a.remind_at else None,
+                "reminded": a.reminded,
+                "overdue_at": _ts(a.overdue_at) if a.overdue_at else None,
+                "escalated_to": a.escalated_to,
             }
             for a in ticket.assignments
         ],
@@ -368,6 +411,7 @@ def ticket_to_model(ticket: Ticket) -> TicketModel:
         reporter_contact=dict(ticket.reporter_contact) if ticket.reporter_contact else None,
         address=ticket.address,
     )
+    item.sla_shard, item.sla_next = sla_keys(ticket)
     if ticket.version is not None:
         item.version = ticket.version
     return item
@@ -441,6 +485,11 @@ def ticket_from_model(item: TicketModel) -> Ticket:
                 due_at=_dt(a["due_at"]) if a.get("due_at") else None,
                 ended_at=_dt(a["ended_at"]) if a.get("ended_at") else None,
                 reason=a.get("reason") or "routing",
+                paused_at=_dt(a["paused_at"]) if a.get("paused_at") else None,
+                remind_at=_dt(a["remind_at"]) if a.get("remind_at") else None,
+                reminded=bool(a.get("reminded")),
+                overdue_at=_dt(a["overdue_at"]) if a.get("overdue_at") else None,
+                escalated_to=a.get("escalated_to"),
             )
             for a in _plain(item.assignments or [])
         ],

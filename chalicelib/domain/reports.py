@@ -252,7 +252,10 @@ def parse_intake(body: object, tenant: Tenant, now: datetime) -> IntakeSubmissio
         location = parse_location(body["location"], "location", LocationSource.OPERATOR)
     address = body.get("address")
     if address is not None and (
-        not isinstance(address, str) or not address.strip() or len(address) > MAX_ADDRESS
+        not isinstance(address, str)
+        or not address.strip()
+        or len(address) > MAX_ADDRESS
+        or not printable_text(address)
     ):
         raise InvalidRequest(
             f"address must be text of 1 to {MAX_ADDRESS} characters", field="address"

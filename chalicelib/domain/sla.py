@@ -116,3 +116,15 @@ def due_time(start: datetime, policy: SlaPolicy, zone: ZoneInfo) -> datetime:
 def payroll_period(due: datetime, zone: ZoneInfo) -> str:
     """The month whose TKD a sanction cuts: the month of the due time, in the tenant's zone."""
     return f"{due.astimezone(zone):%Y-%m}"
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    due_at: datetime
+    remind_at: datetime | None
+
+
+def start_clock(start: datetime, policy: SlaPolicy, zone: ZoneInfo) -> Clock:
+    due = due_time(start, policy, zone)
+    remind = due - timedelta(hours=policy.reminder_hours) if policy.reminder_hours else None
+    return Clock(due_at=due, remind_at=remind if remind and remind > start else None)

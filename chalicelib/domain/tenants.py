@@ -9,11 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.domain.errors import TenantConfigError
+from chalicelib.domain.sla import SlaPolicy, parse_policy
 
 TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 CATEGORY_CODE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 NUMBER_PREFIX = re.compile(r"^[A-Z]{2,5}$")
-STRUCTURE_FIELDS = ("boundaries", "levels", "agencies", "routing")
+STRUCTURE_FIELDS = ("boundaries", "levels", "agencies", "routing", "sla")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,10 @@ class Tenant:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def sla(self) -> SlaPolicy:
+        return parse_policy(self.structure.get("sla"), f"tenants/{self.tenant_id}")
 
     def category(self, code: str) -> Category | None:
         return next((c for c in self.categories if c.code == code), None)
@@ -95,6 +100,7 @@ def parse_tenant(data: object, source: str = "tenant.json") -> Tenant:
                 description_en=_text(raw, "description_en", where, required=False),
             )
         )
+    parse_policy(data.get("sla"), source)
     revision = data.get("revision", "")
     return Tenant(
         tenant_id=tenant_id,

@@ -177,6 +177,22 @@ class Assignment:
     ended_at: datetime | None = None
     # "routing" (the first), "handover" (coordination or disposition) or "reopen".
     reason: str = "routing"
+    # The clock stops while a follow-up awaits validation; a rejected follow-up resumes it.
+    paused_at: datetime | None = None
+    remind_at: datetime | None = None
+    reminded: bool = False
+    # Set once the assignment went overdue and its sanction was recorded ("red mark").
+    overdue_at: datetime | None = None
+    escalated_to: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return (
+            self.ended_at is None
+            and self.paused_at is None
+            and self.overdue_at is None
+            and self.due_at is not None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +275,22 @@ class Ticket:
         )
         self.status = to
         self.updated_at = at
+        if self.assignments:
+            job = self.assignments[-1]
+            if to is Status.AWAITING_VALIDATION and job.paused_at is None:
+                self.assignments[-1] = replace(job, paused_at=at)
+            elif to is Status.FOLLOW_UP_REJECTED and job.paused_at is not None:
+                # The same assignment's clock resumes: the time spent waiting does not count.
+                paused = at - job.paused_at
+                self.assignments[-1] = replace(
+                    job,
+                    paused_at=None,
+                    due_at=job.due_at + paused if job.due_at else None,
+                    remind_at=job.remind_at + paused if job.remind_at else None,
+                )
+            elif to in CLOSED_STATES:
+                self.end_assignment(at)
+        self._sync_clock()
 
     def expects_photo(self, key: str) -> bool:
         pending = self.pending_upload
@@ -337,6 +369,8 @@ class Ticket:
         at: datetime,
         head: str | None = None,
         note: str = "",
+        due_at: datetime | None = None,
+        remind_at: datetime | None = None,
     ) -> None:
         """Place the ticket and hand it to its first unit (locating -> waiting)."""
         self.location = location
@@ -349,8 +383,11 @@ class Ticket:
                 unit_type=unit["type"],
                 started_at=at,
                 head=head,
+                due_at=due_at,
+                remind_at=remind_at,
             )
         )
+        self._sync_clock()
         self.transition(Status.WAITING, at=at, unit=unit["id"], note=note or f"to {unit['name']}")
 
     def reject(
@@ -379,6 +416,28 @@ class Ticket:
             last = self.assignments[-1]
             self.assignments[-1] = replace(last, ended_at=at)
 
+    @property
+    def current_assignment(self) -> Assignment | None:
+        return self.assignments[-1] if self.assignments else None
+
+    def _sync_clock(self) -> None:
+        """due_at and the red mark show the current assignment's clock."""
+        current = self.current_assignment
+        self.due_at = current.due_at if current else None
+        self.overdue = bool(current and current.overdue_at and current.ended_at is None)
+
+    def mark_reminded(self) -> None:
+        current = self.current_assignment
+        if current is not None:
+            self.assignments[-1] = replace(current, reminded=True)
+
+    def mark_overdue(self, at: datetime, escalated_to: str | None) -> None:
+        current = self.current_assignment
+        if current is not None and current.overdue_at is None:
+            self.assignments[-1] = replace(current, overdue_at=at, escalated_to=escalated_to)
+            self.updated_at = at
+        self._sync_clock()
+
     def hand_over(
         self,
         to: Status,
@@ -390,6 +449,8 @@ class Ticket:
         note: str,
         head: str | None = None,
         reason: str = "handover",
+        due_at: datetime | None = None,
+        remind_at: datetime | None = None,
     ) -> None:
         """A new assignment for the receiving unit; the giving unit's clock stops."""
         from_unit = (self.assigned_unit or {}).get("id")
@@ -403,8 +464,11 @@ class Ticket:
                 started_at=at,
                 head=head,
                 reason=reason,
+                due_at=due_at,
+                remind_at=remind_at,
             )
         )
+        self._sync_clock()
         self.transition(
             to, at=at, actor_role=actor_role, actor_id=actor_id, unit=from_unit, note=note
         )

@@ -6,6 +6,7 @@ import logging
 
 from chalicelib.domain.areas import Outside
 from chalicelib.domain.ports import Clock, TenantDirectory, UnitHeads
+from chalicelib.domain.sla import start_clock
 from chalicelib.domain.tickets import Status, Ticket
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,16 @@ class Router:
         head = self._heads.head_at(ticket.tenant, route.unit.unit_id, now)
         if placed.snapped_m is not None:
             ticket.flag("location_snapped")
+        tenant = self._tenants.get(ticket.tenant)
+        clock = start_clock(now, tenant.sla, tenant.zone) if tenant else None
         ticket.assign(
             unit=route.unit.summary(),
             area=route.area,
             location=location,
             at=now,
             head=head.name if head else None,
+            due_at=clock.due_at if clock else None,
+            remind_at=clock.remind_at if clock else None,
         )
         log.info(
             "ticket routed",

@@ -24,7 +24,12 @@ def iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
     return moment.astimezone(zone).isoformat(timespec="seconds")
 
 
-def _event(event: TimelineEvent, zone: ZoneInfo, audience: Audience) -> dict[str, Any]:
+STAFF_ACTORS = frozenset({"official", "validator", "admin", "operator", "system"})
+
+
+def _event(
+    event: TimelineEvent, zone: ZoneInfo, audience: Audience, reporter_shared: bool
+) -> dict[str, Any]:
     view: dict[str, Any] = {
         "at": iso(event.at, zone),
         "from": event.from_status.value if event.from_status else None,
@@ -33,7 +38,9 @@ def _event(event: TimelineEvent, zone: ZoneInfo, audience: Audience) -> dict[str
         "note": event.note,
     }
     if audience is Audience.STAFF:
-        view["actor_id"] = event.actor_id
+        # Staff see which colleague acted; the reporter stays anonymous unless they opted in.
+        visible = event.actor_role in STAFF_ACTORS or reporter_shared
+        view["actor_id"] = event.actor_id if visible else None
         view["unit"] = event.unit
     return view
 
@@ -80,7 +87,9 @@ def ticket_view(
             for p in ticket.photos
             if p.public_key and p.thumbnail_key
         ],
-        "timeline": [_event(e, zone, audience) for e in ticket.timeline],
+        "timeline": [
+            _event(e, zone, audience, ticket.reporter_contact is not None) for e in ticket.timeline
+        ],
         "created_at": iso(ticket.created_at, zone),
         "updated_at": iso(ticket.updated_at, zone),
         "version": ticket.version,

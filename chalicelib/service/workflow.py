@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.errors import (
@@ -24,6 +24,8 @@ from chalicelib.domain.ports import (
     UploadSigner,
 )
 from chalicelib.domain.reports import PHOTO_TYPES, parse_declared_photo
+from chalicelib.domain.sla import Clock as SlaClock
+from chalicelib.domain.sla import start_clock
 from chalicelib.domain.tickets import Feedback, PendingUpload, PhotoKind, Status, Ticket
 from chalicelib.domain.workflow import (
     REJECT_MESSAGES,
@@ -79,6 +81,11 @@ class TicketActions:
         assert tenant is not None
         return ticket_view(ticket, tenant, audience, self._media)
 
+    def _clock_from(self, ticket: Ticket, start: datetime) -> SlaClock:
+        tenant = self._tenants.get(ticket.tenant)
+        assert tenant is not None
+        return start_clock(start, tenant.sla, tenant.zone)
+
     def _unit(self, ticket: Ticket, unit_id: object) -> dict[str, str]:
         if not isinstance(unit_id, str) or not unit_id:
             raise InvalidRequest("unit is required: the id of the receiving unit", field="unit")
@@ -133,8 +140,17 @@ class TicketActions:
                         "disposition goes from a dinas to one of its own suku dinas", field="unit"
                     )
             head = self._heads.head_at(ticket.tenant, unit["id"], now)
+            clock = self._clock_from(ticket, now)
             ticket.hand_over(
-                rule.to, unit=unit, at=now, note=note, head=head.name if head else None, **actor
+                rule.to,
+                unit=unit,
+                at=now,
+                note=note,
+                head=head.name if head else None,
+                actor_role=actor["actor_role"],
+                actor_id=actor["actor_id"],
+                due_at=clock.due_at,
+                remind_at=clock.remind_at,
             )
         elif action is Action.SUBMIT_FOLLOW_UP:
             if not has_fresh_evidence(ticket):
@@ -252,6 +268,7 @@ class TicketActions:
             raise Conflict("a report can be reopened within 7 days of completion", code="too_late")
         last = ticket.assignments[-1]
         head = self._heads.head_at(ticket.tenant, last.unit_id, now)
+        clock = self._clock_from(ticket, now)
         ticket.hand_over(
             Status.WAITING,
             unit={"id": last.unit_id, "name": last.unit_name, "type": last.unit_type},
@@ -261,6 +278,8 @@ class TicketActions:
             note=reason,
             head=head.name if head else None,
             reason="reopen",
+            due_at=clock.due_at,
+            remind_at=clock.remind_at,
         )
         self._tickets.save(ticket)
         return self._view(ticket, Audience.REPORTER)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.domain.errors import StaleWrite
+from chalicelib.domain.errors import Conflict, StaleWrite
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.tickets import Status, Ticket
 from chalicelib.service.photos import EVIDENCE_FAR, EVIDENCE_WITHOUT_GEOTAG, PhotoOutcome
@@ -87,13 +87,30 @@ def test_two_officials_pressing_process_on_one_version_apply_it_once(
     body = {"action": "process", "note": "Menuju lokasi", "expected_version": seen}
 
     services.actions.act("jakarta", ticket_id, first, body)
-    with pytest.raises(StaleWrite):
+    with pytest.raises(Conflict):
         services.actions.act("jakarta", ticket_id, second, body)
 
     after = load(services, ticket_id)
     assert [e.to_status for e in after.timeline].count(Status.IN_PROGRESS) == 1
     assert after.timeline[-1].actor_id == first.subject
     assert after.version == (seen or 0) + 1
+
+
+def test_second_press_on_an_outdated_version_is_answered_as_a_stale_write(
+    services: bootstrap.Services,
+) -> None:
+    # The second official decided on the version they read: "reload, it changed" is the answer,
+    # whatever the ticket's status is now (issue 5: a stale write returns 409 stale_version).
+    ticket_id = file_report(services, person("reporter"))
+    first, second = person("lurah", Role.OFFICIAL, GAMBIR), person("sekel", Role.OFFICIAL, GAMBIR)
+    seen = load(services, ticket_id).version
+    body = {"action": "process", "expected_version": seen}
+    services.actions.act("jakarta", ticket_id, first, body)
+
+    with pytest.raises(Conflict) as refused:
+        services.actions.act("jakarta", ticket_id, second, body)
+
+    assert isinstance(refused.value, StaleWrite), refused.value.code
 
 
 def test_expected_version_behind_the_stored_one_changes_nothing(
@@ -133,7 +150,18 @@ def test_two_racing_process_calls_that_read_the_same_version_apply_once(
         both_read.wait()
         return found
 
+    # moto's DynamoDB checks a condition and writes without holding a lock, so two overlapping
+    # conditional puts can both pass there (real DynamoDB applies them atomically per item).
+    # Both reads happen before either write; the two writes reach moto one after the other.
+    one_write_at_a_time = threading.Lock()
+    real_save: Callable[[Ticket], None] = repository.save
+
+    def save_alone(ticket: Ticket) -> None:
+        with one_write_at_a_time:
+            real_save(ticket)
+
     monkeypatch.setattr(repository, "get", get_then_wait)
+    monkeypatch.setattr(repository, "save", save_alone)
 
     def press(official: Principal) -> str:
         try:

@@ -167,7 +167,7 @@ def test_operator_places_an_address_only_ticket_and_it_goes_to_the_unit(world: W
     ticket_id = world.take(location=None, address="Jl. Medan Merdeka Barat")
     world.clock.advance(minutes=10)
 
-    world.services.reports.set_location("jakarta", ticket_id, operator(), {"location": MONAS})
+    world.services.reports.set_location("jakarta", ticket_id, operator(), MONAS)
 
     view = view_for_staff(world, ticket_id)
     assert view["status"] == "waiting"
@@ -181,7 +181,7 @@ def test_operator_of_another_tenant_cannot_place_a_jakarta_ticket(world: World) 
 
     with pytest.raises(NotAllowed):
         world.services.reports.set_location(
-            "jakarta", ticket_id, operator("banda-aceh"), {"location": MONAS}
+            "jakarta", ticket_id, operator("banda-aceh"), MONAS
         )
 
     stored = world.tickets.get("jakarta", ticket_id)
