@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from chalice.app import Chalice, DynamoDBEvent, Response, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, Response, SQSEvent
 
 from chalicelib import bootstrap
 from chalicelib.events import (
@@ -23,6 +23,7 @@ from chalicelib.http import (
     raise_invalid,
     required_caller,
 )
+from chalicelib.service.staff import ledger_csv
 
 app = Chalice(app_name="cepat-respon")
 app.log.setLevel(logging.INFO)
@@ -181,6 +182,28 @@ def statistics(tenant: str) -> dict[str, Any]:
     )
 
 
+@app.route("/v1/{tenant}/sanctions", methods=["GET"])
+@api
+def sanctions_ledger(tenant: str) -> Response | dict[str, Any]:
+    services = bootstrap.services()
+    who = required_caller(_req(), services.verifier)
+    params = _req().query_params or {}
+    ledger = services.sanctions.ledger(tenant, who, params.get("period"))
+    if params.get("format") == "csv":
+        filename = f"tkd-{tenant}-{ledger['period']}.csv"
+        return Response(
+            body=ledger_csv(ledger),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            },
+        )
+    if params.get("format") not in (None, "json"):
+        raise_invalid("format must be json or csv", "format")
+    return ledger
+
+
 @app.route("/v1/{tenant}/tickets/{ticket_id}", methods=["GET"])
 @api
 def get_ticket(tenant: str, ticket_id: str) -> dict[str, Any]:
@@ -222,3 +245,9 @@ def on_photo_dead_lettered(event: SQSEvent) -> dict[str, Any]:
 def on_ticket_changed(event: DynamoDBEvent) -> dict[str, Any]:
     records = [record.to_dict() for record in event]
     return handle_ticket_stream(records, bootstrap.services().require_notifier())
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="overdue_scan")
+def overdue_scan(event: CloudWatchEvent) -> dict[str, object]:
+    """Reminders a day ahead; one sanction, red mark and escalation per overdue assignment."""
+    return bootstrap.services().scan.run().as_dict()

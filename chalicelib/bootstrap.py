@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.config import Settings
 from chalicelib.domain.ports import (
     Clock,
+    SanctionLedger,
     TenantDirectory,
     TicketRepository,
     TokenVerifier,
@@ -19,7 +20,8 @@ from chalicelib.service.notifications import Notifier
 from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
-from chalicelib.service.staff import StaffService
+from chalicelib.service.sla import OverdueScan
+from chalicelib.service.staff import SanctionsService, StaffService
 from chalicelib.service.workflow import TicketActions
 
 
@@ -35,6 +37,9 @@ class Services:
     photos: PhotoService
     actions: TicketActions
     staff: StaffService
+    ledger: SanctionLedger
+    scan: OverdueScan
+    sanctions: SanctionsService
     notifier: Notifier | None = None
 
     def require_notifier(self) -> Notifier:
@@ -67,6 +72,7 @@ def build(settings: Settings, clock: Clock) -> Services:
         tenants_table=settings.tenants_table,
         region=settings.region,
         host=settings.endpoint_url,
+        sanctions_table=settings.sanctions_table or None,
     )
     s3: Any = boto3.client(
         "s3",
@@ -77,6 +83,7 @@ def build(settings: Settings, clock: Clock) -> Services:
     tickets = dynamodb.DynamoTicketRepository()
     tenants = dynamodb.DynamoTenantDirectory()
     heads = dynamodb.DynamoUnitHeads()
+    ledger = dynamodb.DynamoSanctionLedger()
     verifier = CognitoTokenVerifier(
         issuer=issuer_for(settings.region, settings.user_pool_id),
         client_id=settings.user_pool_client_id,
@@ -130,7 +137,10 @@ def build(settings: Settings, clock: Clock) -> Services:
         reports=reports,
         photos=photos,
         actions=actions,
-        staff=StaffService(tickets, tenants, settings.media_base_url),
+        staff=StaffService(tickets, tenants, settings.media_base_url, ledger),
+        ledger=ledger,
+        scan=OverdueScan(tickets, ledger, tenants, heads, clock),
+        sanctions=SanctionsService(tenants, ledger),
     )
 
 

@@ -17,6 +17,7 @@ class Settings:
     uploads_bucket: str
     user_pool_id: str
     user_pool_client_id: str
+    sanctions_table: str = ""
     # Public copies of photos: the media bucket and the URL it is served from (a CDN or S3).
     media_bucket: str = ""
     media_base_url: str = ""
@@ -51,6 +52,7 @@ class Settings:
             uploads_bucket=env["UPLOADS_BUCKET"],
             user_pool_id=env["USER_POOL_ID"],
             user_pool_client_id=env["USER_POOL_CLIENT_ID"],
+            sanctions_table=env.get("SANCTIONS_TABLE", ""),
             media_bucket=env.get("MEDIA_BUCKET", ""),
             media_base_url=env.get("MEDIA_BASE_URL")
             or (

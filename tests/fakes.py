@@ -17,12 +17,14 @@ from chalicelib.domain.errors import InvalidRequest, NotAuthenticated, StaleWrit
 from chalicelib.domain.geo import geohash
 from chalicelib.domain.jurisdiction import Jurisdiction
 from chalicelib.domain.ports import Head, Page, PresignedPost, TicketSummary
+from chalicelib.domain.sanctions import Sanction
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import Ticket
 from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
-from chalicelib.service.staff import StaffService
+from chalicelib.service.sla import OverdueScan
+from chalicelib.service.staff import SanctionsService, StaffService
 from chalicelib.service.workflow import TicketActions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,6 +149,20 @@ class FakeTicketRepository:
             if ten == tenant and t.month in months
         ]
 
+    def clock_events_due(self, shard: int, until: datetime) -> Sequence[Ticket]:
+        found = []
+        for ticket in self.items.values():
+            current = ticket.current_assignment
+            if not ticket.is_open or current is None or not current.running:
+                continue
+            assert current.due_at is not None
+            when = current.due_at
+            if not current.reminded and current.remind_at and current.remind_at < when:
+                when = current.remind_at
+            if when <= until and int(ticket.ticket_id[-4:], 16) % 8 == shard:
+                found.append(copy.deepcopy(ticket))
+        return found
+
     def open_in_cells(self, tenant: str, category: str, cells: Sequence[str]) -> list[Ticket]:
         wanted = set(cells)
         return [
@@ -250,6 +266,21 @@ class FakePhotoStore:
         self.published[key] = data
 
 
+class FakeSanctionLedger:
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str, str], Sanction] = {}
+
+    def record(self, sanction: Sanction) -> bool:
+        key = (sanction.tenant, sanction.period, sanction.key)
+        if key in self.records:
+            return False
+        self.records[key] = sanction
+        return True
+
+    def period(self, tenant: str, period: str) -> Sequence[Sanction]:
+        return [s for (t, p, _), s in sorted(self.records.items()) if t == tenant and p == period]
+
+
 class FakeVerifier:
     """Tokens are plain names registered with their claims."""
 
@@ -289,6 +320,7 @@ def fake_services(clock: FixedClock | None = None, store: FakePhotoStore | None 
     tickets = FakeTicketRepository()
     tenants = FakeTenantDirectory()
     heads = FakeUnitHeads()
+    ledger = FakeSanctionLedger()
     ids = (f"{n:032x}" for n in itertools.count(0xA0000000))
     router = Router(tenants, heads, clock)
     signer = FakeUploadSigner()
@@ -325,5 +357,8 @@ def fake_services(clock: FixedClock | None = None, store: FakePhotoStore | None 
         reports=reports,
         photos=photos,
         actions=actions,
-        staff=StaffService(tickets, tenants),
+        staff=StaffService(tickets, tenants, ledger=ledger),
+        ledger=ledger,
+        scan=OverdueScan(tickets, ledger, tenants, heads, clock),
+        sanctions=SanctionsService(tenants, ledger),
     )

@@ -34,6 +34,7 @@ from chalicelib.domain.errors import InvalidRequest, StaleWrite
 from chalicelib.domain.geo import geohash
 from chalicelib.domain.jurisdiction import Jurisdiction, Village
 from chalicelib.domain.ports import Head, Page, TicketSummary
+from chalicelib.domain.sanctions import Sanction
 from chalicelib.domain.tenants import Tenant, parse_tenant, tenant_document
 from chalicelib.domain.tickets import (
     Assignment,
@@ -220,9 +221,17 @@ class HeadModel(Model):
 
 
 MODELS: tuple[type[Model], ...] = (TicketModel, CounterModel, TenantModel, AreaModel, HeadModel)
+# SanctionModel is bound separately: it lives in its own table.
 
 
-def bind(*, tickets_table: str, tenants_table: str, region: str, host: str | None = None) -> None:
+def bind(
+    *,
+    tickets_table: str,
+    tenants_table: str,
+    region: str,
+    host: str | None = None,
+    sanctions_table: str | None = None,
+) -> None:
     """Point the models at the configured tables (once per container, or per test)."""
     for model in MODELS:
         table = tickets_table if model in (TicketModel, CounterModel) else tenants_table
@@ -232,6 +241,12 @@ def bind(*, tickets_table: str, tenants_table: str, region: str, host: str | Non
         meta.host = host
         # PynamoDB caches one connection per model class; a rebind must drop it.
         model._connection = None
+    if sanctions_table:
+        ledger_meta: Any = SanctionModel.Meta
+        ledger_meta.table_name = sanctions_table
+        ledger_meta.region = region
+        ledger_meta.host = host
+        SanctionModel._connection = None
 
 
 # --- mapping between the domain and the stored shape ---------------------------------------
@@ -527,6 +542,11 @@ def _decode_cursor(cursor: str | None, expected: set[str]) -> dict[str, Any] | N
 
 
 class DynamoTicketRepository:
+    def __init__(self) -> None:
+        # What the clock-index queries returned: the overdue scan's read cost.
+        self.items_read = 0
+        self.pages_read = 0
+
     def add(self, ticket: Ticket) -> None:
         item = ticket_to_model(ticket)
         try:
@@ -626,6 +646,16 @@ class DynamoTicketRepository:
                         overdue=bool(item.overdue),
                     )
                 )
+        return found
+
+    def clock_events_due(self, shard: int, until: datetime) -> Sequence[Ticket]:
+        found: list[Ticket] = []
+        # "~" sorts after every "{time}#{tenant}#{ticket}" that starts with `until`.
+        result = TicketModel.by_due.query(f"SLA#{shard}", TicketModel.sla_next <= f"{_ts(until)}~")
+        for item in result:
+            found.append(ticket_from_model(item))
+        self.items_read += len(found)
+        self.pages_read += 1 + max(0, (len(found) - 1) // 1000)
         return found
 
     def open_in_cells(self, tenant: str, category: str, cells: Sequence[str]) -> list[Ticket]:
@@ -773,3 +803,74 @@ class DynamoUnitHeads:
 
 def _head(item: HeadModel) -> Head:
     return Head(name=item.name, since=_dt(item.sk), username=item.username, nip=item.nip)
+
+
+class SanctionModel(Model):
+    """pk "{tenant}#{YYYY-MM}", sk "{unit}#{ticket}#{assignment}": one per overdue assignment."""
+
+    class Meta:
+        table_name = "sanctions"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tenant = UnicodeAttribute()
+    period = UnicodeAttribute()
+    unit_id = UnicodeAttribute()
+    unit_name = UnicodeAttribute()
+    ticket_id = UnicodeAttribute()
+    number = UnicodeAttribute()
+    assignment = NumberAttribute()
+    due_at = UnicodeAttribute()
+    detected_at = UnicodeAttribute()
+    cut_percent = NumberAttribute()
+    official_name = UnicodeAttribute(null=True)
+    official_username = UnicodeAttribute(null=True)
+    official_nip = UnicodeAttribute(null=True)
+
+
+class DynamoSanctionLedger:
+    def record(self, sanction: Sanction) -> bool:
+        item = SanctionModel(
+            pk=f"{sanction.tenant}#{sanction.period}",
+            sk=sanction.key,
+            tenant=sanction.tenant,
+            period=sanction.period,
+            unit_id=sanction.unit_id,
+            unit_name=sanction.unit_name,
+            ticket_id=sanction.ticket_id,
+            number=sanction.number,
+            assignment=sanction.assignment,
+            due_at=_ts(sanction.due_at),
+            detected_at=_ts(sanction.detected_at),
+            cut_percent=sanction.cut_percent,
+            official_name=sanction.official_name,
+            official_username=sanction.official_username,
+            official_nip=sanction.official_nip,
+        )
+        try:
+            item.save(condition=SanctionModel.pk.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def period(self, tenant: str, period: str) -> Sequence[Sanction]:
+        return [
+            Sanction(
+                tenant=item.tenant,
+                period=item.period,
+                unit_id=item.unit_id,
+                unit_name=item.unit_name,
+                ticket_id=item.ticket_id,
+                number=item.number,
+                assignment=int(item.assignment),
+                due_at=_dt(item.due_at),
+                detected_at=_dt(item.detected_at),
+                cut_percent=float(item.cut_percent),
+                official_name=item.official_name,
+                official_username=item.official_username,
+                official_nip=item.official_nip,
+            )
+            for item in SanctionModel.query(f"{tenant}#{period}")
+        ]

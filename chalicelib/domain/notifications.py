@@ -87,4 +87,44 @@ def notifications_for(before: Ticket | None, after: Ticket, *, base_url: str) ->
                     },
                 )
             )
+    found.extend(_clock_notifications(before, after, base_url))
     return found
+
+
+def _clock_notifications(before: Ticket | None, after: Ticket, base_url: str) -> list[Notification]:
+    """A reminder, or the red mark with its escalation, set on the current assignment."""
+    current = after.current_assignment
+    if current is None:
+        return []
+    index = len(after.assignments) - 1
+    previous = before.assignments[index] if before and len(before.assignments) > index else None
+    link = f"{base_url}/v1/{after.tenant}/tickets/{after.ticket_id}"
+    common = {
+        "tenant": after.tenant,
+        "ticket_id": after.ticket_id,
+        "number": after.number,
+        "category": after.category,
+        "unit": {"id": current.unit_id, "name": current.unit_name},
+        "due_at": current.due_at.isoformat() if current.due_at else None,
+        "link": link,
+    }
+    sent: list[Notification] = []
+
+    def to_unit(unit: str, kind: str, suffix: str) -> None:
+        event_id = f"{after.ticket_id}:a{index}:{suffix}"
+        sent.append(
+            Notification(
+                audience=Audience.UNIT,
+                event_id=event_id,
+                message={**common, "type": kind, "event_id": event_id},
+                attributes={"tenant": after.tenant, "unit": unit, "type": kind},
+            )
+        )
+
+    if current.reminded and not (previous and previous.reminded):
+        to_unit(current.unit_id, "ticket.due_soon", "reminder")
+    if current.overdue_at is not None and not (previous and previous.overdue_at):
+        to_unit(current.unit_id, "ticket.overdue", "overdue")
+        if current.escalated_to:
+            to_unit(current.escalated_to, "ticket.escalated", "escalated")
+    return sent

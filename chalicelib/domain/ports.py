@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.bundle import TenantBundle
 from chalicelib.domain.jurisdiction import Jurisdiction
+from chalicelib.domain.sanctions import Sanction
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import Channel, Status, Ticket
 
@@ -65,6 +66,10 @@ class TicketRepository(Protocol):
 
     def summaries_by_month(self, tenant: str, months: Sequence[str]) -> list[TicketSummary]:
         """Every ticket that came in during the given months (YYYY-MM, tenant's zone)."""
+        ...
+
+    def clock_events_due(self, shard: int, until: datetime) -> Sequence[Ticket]:
+        """Tickets of one shard of the clock index whose next SLA event is at or before `until`."""
         ...
 
     def open_in_cells(self, tenant: str, category: str, cells: Sequence[str]) -> list[Ticket]:
@@ -135,6 +140,14 @@ class PhotoStore(Protocol):
     def publish(self, key: str, data: bytes) -> None:
         """Store a public (EXIF-free) JPEG under `key` in the public media bucket."""
         ...
+
+
+class SanctionLedger(Protocol):
+    def record(self, sanction: Sanction) -> bool:
+        """Store a sanction once; False when that assignment already has one."""
+        ...
+
+    def period(self, tenant: str, period: str) -> Sequence[Sanction]: ...
 
 
 class TokenVerifier(Protocol):

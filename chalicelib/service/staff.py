@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -9,22 +12,29 @@ from typing import Any
 from chalicelib.domain.access import require_staff
 from chalicelib.domain.errors import InvalidRequest, NotAllowed, NotFound
 from chalicelib.domain.identity import Principal, Role
-from chalicelib.domain.ports import TenantDirectory, TicketRepository
+from chalicelib.domain.ports import SanctionLedger, TenantDirectory, TicketRepository
+from chalicelib.domain.sanctions import payroll_rows
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import Channel, Status
 from chalicelib.service.views import Audience, ticket_view
 
 MAX_STATS_DAYS = 366
+PERIOD = re.compile(r"20\d\d-(0[1-9]|1[0-2])")
 DEFAULT_STATS_DAYS = 30
 
 
 class StaffService:
     def __init__(
-        self, tickets: TicketRepository, tenants: TenantDirectory, media_base_url: str = ""
+        self,
+        tickets: TicketRepository,
+        tenants: TenantDirectory,
+        media_base_url: str = "",
+        ledger: SanctionLedger | None = None,
     ) -> None:
         self._tickets = tickets
         self._tenants = tenants
         self._media = media_base_url.rstrip("/")
+        self._ledger = ledger
 
     def _tenant(self, tenant_id: str, caller: Principal) -> Tenant:
         tenant = self._tenants.get(tenant_id)
@@ -110,6 +120,16 @@ class StaffService:
             entry["tickets"] += 1
             entry["open"] += s.status not in (Status.COMPLETED, Status.REJECTED)
             entry["overdue"] += s.overdue
+        sanctioned: Counter[str] = Counter()
+        if self._ledger is not None:
+            for month in months:
+                for sanction in self._ledger.period(tenant.tenant_id, month):
+                    if first <= sanction.due_at.astimezone(zone).date() <= last:
+                        sanctioned[sanction.unit_id] += 1
+        for unit_id, entry in units.items():
+            entry["sanctions"] = sanctioned.get(unit_id, 0)
+            # Share of the unit's tickets whose current assignment is not overdue.
+            entry["sla_compliance"] = round(1 - entry["overdue"] / entry["tickets"], 4)
         return {
             "tenant": tenant.tenant_id,
             "from": first.isoformat(),
@@ -127,3 +147,75 @@ def _day(text: str, field: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidRequest(f"{field} must be a date, YYYY-MM-DD", field=field) from None
+
+
+class SanctionsService:
+    def __init__(self, tenants: TenantDirectory, ledger: SanctionLedger) -> None:
+        self._tenants = tenants
+        self._ledger = ledger
+
+    def ledger(self, tenant_id: str, caller: Principal, period: str | None) -> dict[str, Any]:
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound(f"no tenant {tenant_id!r}", code="unknown_tenant")
+        if not (
+            caller.has_role(Role.ADMIN, tenant.tenant_id)
+            or caller.has_role(Role.VALIDATOR, tenant.tenant_id)
+        ):
+            raise NotAllowed("the ledger is for admins and validators", code="wrong_role")
+        if period is None or not PERIOD.fullmatch(period):
+            raise InvalidRequest("period must be a month, YYYY-MM", field="period")
+        sanctions = self._ledger.period(tenant.tenant_id, period)
+        zone = tenant.zone
+        policy = tenant.sla
+        return {
+            "tenant": tenant.tenant_id,
+            "period": period,
+            "cut_percent": policy.cut_percent,
+            "max_cut_percent": policy.max_cut_percent,
+            "officials": payroll_rows(sanctions, policy.max_cut_percent),
+            "sanctions": [
+                {
+                    "unit": {"id": s.unit_id, "name": s.unit_name},
+                    "official": {
+                        "name": s.official_name,
+                        "username": s.official_username,
+                        "nip": s.official_nip,
+                    },
+                    "ticket_id": s.ticket_id,
+                    "number": s.number,
+                    "due_at": s.due_at.astimezone(zone).isoformat(timespec="seconds"),
+                    "detected_at": s.detected_at.astimezone(zone).isoformat(timespec="seconds"),
+                    "cut_percent": s.cut_percent,
+                }
+                for s in sanctions
+            ],
+        }
+
+
+CSV_COLUMNS = (
+    "period", "official_name", "official_username", "official_nip", "unit_id", "unit_name",
+    "violations", "tickets", "cut_percent",
+)  # fmt: skip
+
+
+def ledger_csv(ledger: dict[str, Any]) -> str:
+    """Payroll's view: one row per official, tickets joined by spaces."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in ledger["officials"]:
+        writer.writerow(
+            [
+                ledger["period"],
+                row["official_name"] or "",
+                row["official_username"] or "",
+                row["official_nip"] or "",
+                row["unit_id"],
+                row["unit_name"],
+                row["violations"],
+                " ".join(row["tickets"]),
+                f"{row['cut_percent']:g}",
+            ]
+        )
+    return out.getvalue()

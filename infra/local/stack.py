@@ -117,6 +117,7 @@ class LocalStack:
             {
                 "TICKETS_TABLE": out["TicketsTableName"],
                 "TENANTS_TABLE": out["TenantsTableName"],
+                "SANCTIONS_TABLE": out["SanctionsTableName"],
                 "UPLOADS_BUCKET": out["UploadsBucketName"],
                 "MEDIA_BUCKET": out["MediaBucketName"],
                 "MEDIA_BASE_URL": f"{moto_url}/{out['MediaBucketName']}",

@@ -21,6 +21,7 @@ from chalicelib.domain.errors import InvalidRequest
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.ports import Page
 from chalicelib.domain.tickets import Channel, Status
+from tests.adapters.conftest import AwsStack
 from tests.fakes import FixedClock, shipped_bundles
 from tests.workflow_helpers import citizen, staff
 
@@ -31,10 +32,16 @@ DINAS_PUPR = "dinas-pupr:11.71"
 MONAS = {"lat": -6.1754, "lon": 106.8272}
 
 
-@pytest.fixture
-def served(real_services: bootstrap.Services) -> bootstrap.Services:
+@pytest.fixture(scope="module")
+def bundles_stored(aws_stack: AwsStack) -> None:
+    """The shipped tenants, written once for this module (the tables outlive each test)."""
+    services = bootstrap.build(aws_stack.settings(), FixedClock())
     for bundle in shipped_bundles():
-        real_services.tenants.put(bundle)
+        services.tenants.put(bundle)
+
+
+@pytest.fixture
+def served(bundles_stored: None, real_services: bootstrap.Services) -> bootstrap.Services:
     return real_services
 
 
@@ -179,8 +186,15 @@ def test_cursor_of_one_tenants_status_listing_is_refused_for_another_tenant(
         forged({"pk": {"S": "x"}, "unit_key": "banda-aceh#x", "queue_sort": {"S": "x"}}),
         forged({"pk": {"S": "x"}, "unit_key": {"N": "1"}, "queue_sort": {"S": "x"}}),
         forged(["pk", "unit_key", "queue_sort"]),
+        forged(
+            {
+                "pk": {"N": "1"},
+                "unit_key": {"S": f"{ACEH}#{KAMPUNG_BARU}"},
+                "queue_sort": {"S": "waiting#"},
+            }
+        ),
     ],
-    ids=["garbage", "wrong-keys", "key-not-typed", "key-without-S", "a-list"],
+    ids=["garbage", "wrong-keys", "key-not-typed", "key-without-S", "a-list", "pk-a-number"],
 )
 def test_a_cursor_the_api_did_not_issue_is_invalid_not_a_crash(
     served: bootstrap.Services, cursor: str

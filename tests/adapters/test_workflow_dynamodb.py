@@ -37,9 +37,15 @@ def person(kind: str, role: Role | None = None, unit: str | None = None) -> Prin
 
 @pytest.fixture
 def services(real_services: bootstrap.Services) -> bootstrap.Services:
+    # The moto server lives for the whole session: the bundles need storing only once.
     for bundle in shipped_bundles():
-        real_services.tenants.put(bundle)
+        if real_services.tenants.get(bundle.tenant.tenant_id) is None:
+            real_services.tenants.put(bundle)
     return real_services
+
+
+def photo_at(lat: float | None = None, lon: float | None = None) -> bytes:
+    return jpeg(lat=lat, lon=lon, size=(320, 240))
 
 
 def file_report(services: bootstrap.Services, reporter: Principal) -> str:
@@ -204,7 +210,7 @@ def test_pothole_at_monas_goes_from_report_to_rating_with_a_clean_public_timelin
         },
     )
     services.actions.act("jakarta", ticket_id, sudin, {"action": "process", "note": "Dicek"})
-    outcome = send_evidence(services, aws_stack, ticket_id, sudin, jpeg(lat=near[0], lon=near[1]))
+    outcome = send_evidence(services, aws_stack, ticket_id, sudin, photo_at(near[0], near[1]))
     services.actions.act(
         "jakarta", ticket_id, sudin, {"action": "submit_follow_up", "note": "Lubang ditambal"}
     )
@@ -257,11 +263,11 @@ def in_progress_with(services: bootstrap.Services) -> tuple[str, Principal]:
     ("photo", "flag"),
     [
         pytest.param(
-            lambda: jpeg(lat=point_north_of(*MONAS, 1000)[0], lon=MONAS[1]),
+            lambda: photo_at(*point_north_of(*MONAS, 1000)),
             EVIDENCE_FAR,
             id="taken-1-km-away",
         ),
-        pytest.param(lambda: jpeg(), EVIDENCE_WITHOUT_GEOTAG, id="without-gps"),
+        pytest.param(lambda: photo_at(), EVIDENCE_WITHOUT_GEOTAG, id="without-gps"),
     ],
 )
 def test_evidence_that_does_not_show_the_reported_place_is_flagged_for_the_validator(
@@ -287,7 +293,7 @@ def test_evidence_within_200_m_is_not_flagged(
     ticket_id, lurah = in_progress_with(services)
     near = point_north_of(*MONAS, 150)
 
-    outcome = send_evidence(services, aws_stack, ticket_id, lurah, jpeg(lat=near[0], lon=near[1]))
+    outcome = send_evidence(services, aws_stack, ticket_id, lurah, photo_at(near[0], near[1]))
 
     stored = load(services, ticket_id)
     assert outcome is PhotoOutcome.ACCEPTED

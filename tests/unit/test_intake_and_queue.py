@@ -51,7 +51,9 @@ class World:
         return submitted.ticket.ticket_id
 
     def take(self, **fields: Any) -> str:
-        return self.services.reports.intake("jakarta", operator(), intake_body(**fields)).ticket.ticket_id
+        return self.services.reports.intake(
+            "jakarta", operator(), intake_body(**fields)
+        ).ticket.ticket_id
 
     def change(self, ticket_id: str, to: Status, **fields: Any) -> None:
         self.clock.advance(minutes=1)
@@ -157,7 +159,13 @@ def test_operator_lists_address_only_tickets_by_status(world: World) -> None:
     world.take()
 
     listed = world.services.staff.queue(
-        "jakarta", operator(), status="needs_location", unit=None, overdue=None, limit=20, cursor=None
+        "jakarta",
+        operator(),
+        status="needs_location",
+        unit=None,
+        overdue=None,
+        limit=20,
+        cursor=None,
     )
 
     assert [i["ticket_id"] for i in listed["items"]] == [ticket_id]
@@ -180,9 +188,7 @@ def test_operator_of_another_tenant_cannot_place_a_jakarta_ticket(world: World) 
     ticket_id = world.take(location=None, address="Jl. Medan Merdeka Barat")
 
     with pytest.raises(NotAllowed):
-        world.services.reports.set_location(
-            "jakarta", ticket_id, operator("banda-aceh"), MONAS
-        )
+        world.services.reports.set_location("jakarta", ticket_id, operator("banda-aceh"), MONAS)
 
     stored = world.tickets.get("jakarta", ticket_id)
     assert stored is not None and stored.status is Status.NEEDS_LOCATION
