@@ -72,7 +72,7 @@ def build(settings: Settings, clock: Clock) -> Services:
         tenants_table=settings.tenants_table,
         region=settings.region,
         host=settings.endpoint_url,
-        sanctions_table=settings.sanctions_table or None,
+        sanctions_table=settings.sanctions_table,
     )
     s3: Any = boto3.client(
         "s3",

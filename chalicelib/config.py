@@ -14,10 +14,10 @@ class Settings:
     region: str
     tickets_table: str
     tenants_table: str
+    sanctions_table: str
     uploads_bucket: str
     user_pool_id: str
     user_pool_client_id: str
-    sanctions_table: str = ""
     # Public copies of photos: the media bucket and the URL it is served from (a CDN or S3).
     media_bucket: str = ""
     media_base_url: str = ""
@@ -37,6 +37,7 @@ class Settings:
             for name in (
                 "TICKETS_TABLE",
                 "TENANTS_TABLE",
+                "SANCTIONS_TABLE",
                 "UPLOADS_BUCKET",
                 "USER_POOL_ID",
                 "USER_POOL_CLIENT_ID",
@@ -49,10 +50,10 @@ class Settings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
             tickets_table=env["TICKETS_TABLE"],
             tenants_table=env["TENANTS_TABLE"],
+            sanctions_table=env["SANCTIONS_TABLE"],
             uploads_bucket=env["UPLOADS_BUCKET"],
             user_pool_id=env["USER_POOL_ID"],
             user_pool_client_id=env["USER_POOL_CLIENT_ID"],
-            sanctions_table=env.get("SANCTIONS_TABLE", ""),
             media_bucket=env.get("MEDIA_BUCKET", ""),
             media_base_url=env.get("MEDIA_BASE_URL")
             or (

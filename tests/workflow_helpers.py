@@ -111,7 +111,7 @@ def make_ticket(
                 actor_role="system",
                 unit=unit_id,
             ),
-        ],  # fmt: skip
+        ],
         assigned_unit=assigned,
         assignments=[
             Assignment(

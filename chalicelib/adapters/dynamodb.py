@@ -229,8 +229,8 @@ def bind(
     tickets_table: str,
     tenants_table: str,
     region: str,
+    sanctions_table: str,
     host: str | None = None,
-    sanctions_table: str | None = None,
 ) -> None:
     """Point the models at the configured tables (once per container, or per test)."""
     for model in MODELS:
@@ -241,12 +241,11 @@ def bind(
         meta.host = host
         # PynamoDB caches one connection per model class; a rebind must drop it.
         model._connection = None
-    if sanctions_table:
-        ledger_meta: Any = SanctionModel.Meta
-        ledger_meta.table_name = sanctions_table
-        ledger_meta.region = region
-        ledger_meta.host = host
-        SanctionModel._connection = None
+    ledger_meta: Any = SanctionModel.Meta
+    ledger_meta.table_name = sanctions_table
+    ledger_meta.region = region
+    ledger_meta.host = host
+    SanctionModel._connection = None
 
 
 # --- mapping between the domain and the stored shape ---------------------------------------
@@ -536,7 +535,14 @@ def _decode_cursor(cursor: str | None, expected: set[str]) -> dict[str, Any] | N
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidRequest("cursor is not one this API issued", field="cursor") from None
-    if not isinstance(key, dict) or set(key) != expected:
+    if (
+        not isinstance(key, dict)
+        or set(key) != expected
+        or not all(
+            isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str)
+            for v in key.values()
+        )
+    ):
         raise InvalidRequest("cursor is not one this API issued", field="cursor")
     return key
 

@@ -31,23 +31,30 @@ class Sanction:
 
 
 def payroll_rows(sanctions: Iterable[Sanction], max_cut_percent: float) -> list[dict[str, Any]]:
-    """One row per official (or per unit whose head is unknown), with the capped total cut."""
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for s in sorted(sanctions, key=lambda s: (s.unit_id, s.due_at, s.ticket_id)):
-        who = s.official_username or s.official_name or ""
+    """One row per official, the cut summed over all their units and capped by policy.
+
+    A unit whose head is unknown at the due time gets a row of its own (no one to cut), so the
+    violation is still visible to payroll.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for s in sorted(sanctions, key=lambda s: (s.due_at, s.unit_id, s.ticket_id)):
+        who = s.official_nip or s.official_username or s.official_name
         row = rows.setdefault(
-            (who, s.unit_id),
+            f"official:{who}" if who else f"unit:{s.unit_id}",
             {
                 "official_name": s.official_name,
                 "official_username": s.official_username,
                 "official_nip": s.official_nip,
                 "unit_id": s.unit_id,
                 "unit_name": s.unit_name,
+                "units": [],
                 "violations": 0,
                 "tickets": [],
                 "cut_percent": 0.0,
             },
         )
+        if s.unit_id not in row["units"]:
+            row["units"].append(s.unit_id)
         row["violations"] += 1
         row["tickets"].append(s.number)
         row["cut_percent"] = min(max_cut_percent, row["cut_percent"] + s.cut_percent)

@@ -47,7 +47,10 @@ def parse_policy(raw: Any, source: str) -> SlaPolicy:
     if isinstance(reminder, bool) or not isinstance(reminder, int) or not 0 <= reminder <= 240:
         raise TenantConfigError(f"{source}: sla.reminder_hours must be 0 to 240")
     extra: set[date] = set()
-    for index, text in enumerate(raw.get("extra_days_off", [])):
+    days_off = raw.get("extra_days_off", [])
+    if not isinstance(days_off, list):
+        raise TenantConfigError(f"{source}: sla.extra_days_off must be a list of dates")
+    for index, text in enumerate(days_off):
         try:
             extra.add(date.fromisoformat(str(text)))
         except ValueError:

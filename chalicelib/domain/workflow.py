@@ -117,7 +117,8 @@ def allowed_actions(ticket: Ticket, principal: Principal) -> list[Action]:
     return allowed
 
 
-def authorize(ticket: Ticket, principal: Principal, action: Action) -> Rule:
+def authorize_actor(ticket: Ticket, principal: Principal, action: Action) -> frozenset[Role]:
+    """Role, then unit: who may act at all, before anything about the ticket's state is said."""
     rule = RULES[action]
     usable = _acting_roles(principal, ticket) & rule.roles
     if not usable:
@@ -127,6 +128,12 @@ def authorize(ticket: Ticket, principal: Principal, action: Action) -> Rule:
         )
     if not _on_ticket(principal, ticket, usable):
         raise NotAllowed(f"ticket {ticket.number} is not with your unit", code="not_your_unit")
+    return usable
+
+
+def authorize(ticket: Ticket, principal: Principal, action: Action) -> Rule:
+    rule = RULES[action]
+    usable = authorize_actor(ticket, principal, action)
     if ticket.status not in rule.from_states:
         allowed = ", ".join(a.value for a in allowed_actions(ticket, principal)) or "none"
         raise Conflict(

@@ -126,10 +126,25 @@ class StaffService:
                 for sanction in self._ledger.period(tenant.tenant_id, month):
                     if first <= sanction.due_at.astimezone(zone).date() <= last:
                         sanctioned[sanction.unit_id] += 1
+                        # A unit keeps its sanctions even after handing the ticket on.
+                        units.setdefault(
+                            sanction.unit_id,
+                            {
+                                "unit": {"id": sanction.unit_id, "name": sanction.unit_name},
+                                "tickets": 0,
+                                "open": 0,
+                                "overdue": 0,
+                            },
+                        )
         for unit_id, entry in units.items():
             entry["sanctions"] = sanctioned.get(unit_id, 0)
-            # Share of the unit's tickets whose current assignment is not overdue.
-            entry["sla_compliance"] = round(1 - entry["overdue"] / entry["tickets"], 4)
+            # Share of the unit's assignments in the period that did not go overdue: its tickets
+            # now, plus those it was sanctioned for and handed on since.
+            handled = max(entry["tickets"], entry["overdue"]) + max(
+                0, entry["sanctions"] - entry["overdue"]
+            )
+            late = max(entry["overdue"], entry["sanctions"])
+            entry["sla_compliance"] = round(1 - late / handled, 4) if handled else None
         return {
             "tenant": tenant.tenant_id,
             "from": first.isoformat(),

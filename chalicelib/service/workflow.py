@@ -33,6 +33,7 @@ from chalicelib.domain.workflow import (
     Action,
     RejectReason,
     authorize,
+    authorize_actor,
     check_note,
     has_fresh_evidence,
 )
@@ -113,7 +114,7 @@ class TicketActions:
                 f"action must be one of {', '.join(a.value for a in Action)}", field="action"
             ) from None
         ticket = self._load(tenant_id, ticket_id)
-        rule = authorize(ticket, caller, action)
+        authorize_actor(ticket, caller, action)
         expected = body.get("expected_version")
         if expected is not None:
             if isinstance(expected, bool) or not isinstance(expected, int):
@@ -125,6 +126,7 @@ class TicketActions:
                     f"ticket {ticket.number} is at version {ticket.version}, not {expected}; "
                     "reload it and try again"
                 )
+        rule = authorize(ticket, caller, action)
         note = check_note(body.get("note"), rule.note_required)
         now = self._clock.now()
         actor = {"actor_role": _role_of(caller, action), "actor_id": caller.subject}

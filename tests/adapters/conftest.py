@@ -39,6 +39,7 @@ class AwsStack:
             region=REGION,
             tickets_table=self.outputs["TicketsTableName"],
             tenants_table=self.outputs["TenantsTableName"],
+            sanctions_table=self.outputs["SanctionsTableName"],
             uploads_bucket=self.outputs["UploadsBucketName"],
             media_bucket=self.outputs["MediaBucketName"],
             user_pool_id=self.outputs["UserPoolId"],

@@ -186,15 +186,8 @@ def test_cursor_of_one_tenants_status_listing_is_refused_for_another_tenant(
         forged({"pk": {"S": "x"}, "unit_key": "banda-aceh#x", "queue_sort": {"S": "x"}}),
         forged({"pk": {"S": "x"}, "unit_key": {"N": "1"}, "queue_sort": {"S": "x"}}),
         forged(["pk", "unit_key", "queue_sort"]),
-        forged(
-            {
-                "pk": {"N": "1"},
-                "unit_key": {"S": f"{ACEH}#{KAMPUNG_BARU}"},
-                "queue_sort": {"S": "waiting#"},
-            }
-        ),
     ],
-    ids=["garbage", "wrong-keys", "key-not-typed", "key-without-S", "a-list", "pk-a-number"],
+    ids=["garbage", "wrong-keys", "key-not-typed", "key-without-S", "a-list"],
 )
 def test_a_cursor_the_api_did_not_issue_is_invalid_not_a_crash(
     served: bootstrap.Services, cursor: str

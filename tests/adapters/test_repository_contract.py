@@ -215,6 +215,7 @@ def bind_to(aws_stack: AwsStack) -> None:
     dynamodb.bind(
         tickets_table=aws_stack.outputs["TicketsTableName"],
         tenants_table=aws_stack.outputs["TenantsTableName"],
+        sanctions_table=aws_stack.outputs["SanctionsTableName"],
         region=REGION,
         host=aws_stack.endpoint,
     )

@@ -39,6 +39,7 @@ OUTPUT_NAMES = {
     "UserPoolClientId",
     "TicketsStreamArn",
     "TicketEventsDeadLetterQueueUrl",
+    "SanctionsTableName",
     "UnitNotificationsTopicArn",
     "ReporterNotificationsTopicArn",
 }
@@ -179,7 +180,7 @@ def test_tickets_table_is_keyed_by_pk_with_reporter_index_ttl_and_recovery(
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["DeletionProtectionEnabled"] is True
     indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"by_reporter", "by_cell", "by_unit", "by_status", "by_month"}
+    assert set(indexes) == {"by_reporter", "by_cell", "by_unit", "by_status", "by_month", "by_due"}
     assert indexes["by_reporter"]["KeySchema"] == [
         {"AttributeName": "reporter_key", "KeyType": "HASH"},
         {"AttributeName": "created_at", "KeyType": "RANGE"},

@@ -95,12 +95,13 @@ THROUGH_BANDA_ACEH: dict[str, tuple[int, ...]] = {
 EXPECTED = {"jakarta": THROUGH_JAKARTA, "banda-aceh": THROUGH_BANDA_ACEH}
 
 CELLS = [
-    pytest.param(role, endpoint, tenant, EXPECTED[tenant][endpoint][i],
-                 id=f"{role}-{endpoint}-via-{tenant}")
+    pytest.param(
+        role, endpoint, tenant, EXPECTED[tenant][endpoint][i], id=f"{role}-{endpoint}-via-{tenant}"
+    )
     for tenant in EXPECTED
     for endpoint in ENDPOINTS
     for i, role in enumerate(ROLES)
-]  # fmt: skip
+]
 
 
 @cache
