@@ -62,7 +62,7 @@ def sanction(
         official_name=official,
         official_username=username,
         # NIP, the civil servant number, identifies the official: one per person.
-        official_nip={"Lurah Ahmad": "197001012000011001"}.get(official or "", None)
+        official_nip={"Lurah Ahmad": "197001012000011001"}.get(official or "")
         if official
         else None,
     )
