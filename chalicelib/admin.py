@@ -50,6 +50,8 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         raise TenantConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise TenantConfigError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
 def _json(data: bytes, path: Path) -> Any:
