@@ -570,6 +570,10 @@ class ControlHandler(BaseHTTPRequestHandler):
 def _banner(stack: LocalStack) -> str:
     users = {u["username"]: u for u in stack.users}
     citizen = users["warga1.jakarta"]
+    exports = "\n".join(
+        f"  export TOKEN_{name.split('.')[0].upper()}={users[name]['id_token']}"
+        for name in ("warga1.jakarta", "lurah.gambir", "validator.jakarta", "admin.jakarta")
+    )
     return f"""
 Cepat Respon local stack is up.
 
@@ -579,6 +583,8 @@ Cepat Respon local stack is up.
 
 Demo users, passwords and ID tokens (valid 1 hour): {LOCAL_DIR / "demo-users.json"}
   {", ".join(sorted(users))}
+Ready to paste (a fresh token any time: .venv/bin/python -m infra.local.token NAME):
+{exports}
 
 File a report as {citizen["username"]}:
   TOKEN=$(.venv/bin/python -m infra.local.token {citizen["username"]})
