@@ -158,6 +158,8 @@ class TicketModel(Model):
     month_key = UnicodeAttribute()
     reporter_contact: MapAttribute[str, Any] = MapAttribute(null=True)
     address = UnicodeAttribute(null=True)
+    client = UnicodeAttribute(null=True)
+    media_url = UnicodeAttribute(null=True)
     sla_shard = UnicodeAttribute(null=True)
     sla_next = UnicodeAttribute(null=True)
     version = VersionAttribute()
@@ -424,6 +426,8 @@ def ticket_to_model(ticket: Ticket) -> TicketModel:
         month_key=f"{ticket.tenant}#{ticket.month or f'{ticket.created_at:%Y-%m}'}",
         reporter_contact=dict(ticket.reporter_contact) if ticket.reporter_contact else None,
         address=ticket.address,
+        client=ticket.client,
+        media_url=ticket.media_url,
     )
     item.sla_shard, item.sla_next = sla_keys(ticket)
     if ticket.version is not None:
@@ -510,6 +514,8 @@ def ticket_from_model(item: TicketModel) -> Ticket:
         feedback=_feedback(item.feedback),
         reporter_contact=_plain(item.reporter_contact) if item.reporter_contact else None,
         address=item.address,
+        client=item.client,
+        media_url=item.media_url,
         month=item.month_key.split("#", 1)[1] if item.month_key else "",
         version=item.version,
     )

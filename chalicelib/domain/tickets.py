@@ -232,6 +232,9 @@ class Ticket:
     reporter_contact: dict[str, str] | None = None
     # An address given instead of coordinates (operator intake), until someone places it.
     address: str | None = None
+    # Open311: the client application that sent it, and a media link it gave (never fetched).
+    client: str | None = None
+    media_url: str | None = None
     # The month it came in, in the tenant's zone (YYYY-MM): the statistics period.
     month: str = ""
     version: int | None = None
