@@ -17,10 +17,13 @@ from chalicelib.events import (
 from chalicelib.http import (
     api,
     error_middleware,
+    form_body,
     json_body,
+    open311,
     optional_caller,
     query_int,
     raise_invalid,
+    raise_not_found,
     required_caller,
 )
 from chalicelib.service.staff import ledger_csv
@@ -227,6 +230,68 @@ def evidence_upload(tenant: str, ticket_id: str) -> Response:
     who = required_caller(_req(), services.verifier)
     body = services.actions.evidence_upload(tenant, ticket_id, who, json_body(_req()))
     return Response(body=body, status_code=201)
+
+
+# --- Open311 GeoReport v2 ----------------------------------------------------------------------
+# API Gateway path segments cannot mix a parameter and a literal ("{id}.json"), so the
+# "{...}.json" routes take the whole segment and check the suffix.
+
+
+def _json_name(segment: str) -> str:
+    if not segment.endswith(".json") or len(segment) <= len(".json"):
+        raise_not_found("only the JSON format is served (append .json)")
+    return segment.removesuffix(".json")
+
+
+@app.route("/open311/v2/discovery.json", methods=["GET"])
+@open311
+def open311_discovery() -> dict[str, Any]:
+    return bootstrap.services().open311.discovery()
+
+
+@app.route("/open311/v2/services.json", methods=["GET"])
+@open311
+def open311_services() -> Response:
+    params = _req().query_params or {}
+    body = bootstrap.services().open311.services(params.get("jurisdiction_id"))
+    return Response(body=body, status_code=200)
+
+
+@app.route("/open311/v2/services/{service_file}", methods=["GET"])
+@open311
+def open311_service(service_file: str) -> dict[str, Any]:
+    params = _req().query_params or {}
+    return bootstrap.services().open311.service(
+        params.get("jurisdiction_id"), _json_name(service_file)
+    )
+
+
+@app.route(
+    "/open311/v2/requests.json",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+@open311
+def open311_post_request() -> Response:
+    created = bootstrap.services().open311.create(form_body(_req()))
+    return Response(body=created, status_code=201)
+
+
+@app.route("/open311/v2/requests.json", methods=["GET"])
+@open311
+def open311_requests() -> Response:
+    body = bootstrap.services().open311.requests(_req().query_params or {})
+    return Response(body=body, status_code=200)
+
+
+@app.route("/open311/v2/requests/{request_file}", methods=["GET"])
+@open311
+def open311_request(request_file: str) -> Response:
+    params = _req().query_params or {}
+    body = bootstrap.services().open311.request(
+        params.get("jurisdiction_id"), _json_name(request_file)
+    )
+    return Response(body=body, status_code=200)
 
 
 @app.on_sqs_message(queue=PHOTO_QUEUE, batch_size=10, name="photo_queue")

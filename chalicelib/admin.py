@@ -85,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     appoint.add_argument(
         "--since", type=datetime.fromisoformat, help="ISO time with offset (default: now)"
     )
+    issue = commands.add_parser("issue-api-key", help="a key for an Open311 client application")
+    issue.add_argument("--tenant", required=True)
+    issue.add_argument("--name", required=True, help="the client application's name")
+    revoke = commands.add_parser("revoke-api-key", help="revoke an Open311 key by its id")
+    revoke.add_argument("--key-id", required=True)
     args = parser.parse_args(argv)
     try:
         if args.command == "check-tenant":
@@ -94,6 +99,20 @@ def main(argv: list[str] | None = None) -> int:
         from chalicelib import bootstrap
 
         services = bootstrap.services()
+        if args.command == "issue-api-key":
+            if services.tenants.get(args.tenant) is None:
+                raise TenantConfigError(f"no tenant {args.tenant!r}")
+            key, client = services.keys.issue(args.tenant, args.name)
+            print(
+                f"key id {client.key_id} for {client.name} ({client.tenant}); the key, shown once:"
+            )
+            print(key)
+            return 0
+        if args.command == "revoke-api-key":
+            if not services.keys.revoke(args.key_id):
+                raise TenantConfigError(f"no key with id {args.key_id!r}")
+            print(f"revoked {args.key_id}")
+            return 0
         if args.command == "appoint-head":
             since = args.since or services.clock.now()
             if since.tzinfo is None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.domain.ports import (
+    ApiKeys,
     Clock,
     SanctionLedger,
     TenantDirectory,
@@ -17,6 +18,7 @@ from chalicelib.domain.ports import (
     UnitHeads,
 )
 from chalicelib.service.notifications import Notifier
+from chalicelib.service.open311 import Open311Service
 from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
@@ -40,6 +42,8 @@ class Services:
     ledger: SanctionLedger
     scan: OverdueScan
     sanctions: SanctionsService
+    keys: ApiKeys
+    open311: Open311Service
     notifier: Notifier | None = None
 
     def require_notifier(self) -> Notifier:
@@ -84,6 +88,7 @@ def build(settings: Settings, clock: Clock) -> Services:
     tenants = dynamodb.DynamoTenantDirectory()
     heads = dynamodb.DynamoUnitHeads()
     ledger = dynamodb.DynamoSanctionLedger()
+    keys = dynamodb.DynamoApiKeys()
     verifier = CognitoTokenVerifier(
         issuer=issuer_for(settings.region, settings.user_pool_id),
         client_id=settings.user_pool_client_id,
@@ -141,6 +146,16 @@ def build(settings: Settings, clock: Clock) -> Services:
         ledger=ledger,
         scan=OverdueScan(tickets, ledger, tenants, heads, clock),
         sanctions=SanctionsService(tenants, ledger),
+        keys=keys,
+        open311=Open311Service(
+            tickets,
+            tenants,
+            keys,
+            reports,
+            clock,
+            media_base_url=settings.media_base_url,
+            base_url=settings.public_base_url,
+        ),
     )
 
 

@@ -10,8 +10,9 @@ import functools
 import json
 import logging
 import re
+import urllib.parse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from chalice.app import Request, Response
 
@@ -72,6 +73,43 @@ def api(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def open311(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Open311's own error format: [{"code": <HTTP status>, "description": "..."}]."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except errors.DomainError as exc:
+            status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
+            return Response(
+                body=[{"code": status, "description": exc.message}],
+                status_code=status,
+                headers=dict(JSON_HEADERS),
+            )
+
+    return wrapper
+
+
+def form_body(request: Request, max_bytes: int = MAX_JSON_BYTES) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body; a repeated field keeps its last value."""
+    raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    if len(raw) > max_bytes:
+        raise errors.PayloadTooLarge(f"request body is over {max_bytes} bytes")
+    try:
+        pairs = urllib.parse.parse_qsl(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=bool(raw),
+            max_num_fields=200,
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise errors.MalformedRequest(f"the form is not valid: {exc}") from None
+    return dict(pairs)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -127,8 +165,12 @@ def query_int(request: Request, name: str, *, default: int, minimum: int, maximu
     return int(raw)
 
 
-def raise_invalid(message: str, field: str) -> None:
+def raise_invalid(message: str, field: str) -> NoReturn:
     raise errors.InvalidRequest(message, field=field)
+
+
+def raise_not_found(message: str) -> NoReturn:
+    raise errors.NotFound(message)
 
 
 def _snake(name: str) -> str:

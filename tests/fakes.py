@@ -6,6 +6,7 @@ import copy
 import functools
 import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ from chalicelib.domain.bundle import TenantBundle
 from chalicelib.domain.errors import InvalidRequest, NotAuthenticated, StaleWrite
 from chalicelib.domain.geo import geohash
 from chalicelib.domain.jurisdiction import Jurisdiction
-from chalicelib.domain.ports import Head, Page, PresignedPost, TicketSummary
+from chalicelib.domain.ports import ApiClient, Head, Page, PresignedPost, TicketSummary
 from chalicelib.domain.sanctions import Sanction
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import Ticket
+from chalicelib.service.open311 import Open311Service
 from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
@@ -144,6 +146,8 @@ class FakeTicketRepository:
                 unit_id=(t.assigned_unit or {}).get("id"),
                 unit_name=(t.assigned_unit or {}).get("name"),
                 overdue=t.overdue,
+                category=t.category,
+                private=t.private,
             )
             for (ten, _), t in self.items.items()
             if ten == tenant and t.month in months
@@ -281,6 +285,27 @@ class FakeSanctionLedger:
         return [s for (t, p, _), s in sorted(self.records.items()) if t == tenant and p == period]
 
 
+class FakeApiKeys:
+    def __init__(self) -> None:
+        self.clients: dict[str, ApiClient] = {}
+
+    def issue(self, tenant: str, name: str) -> tuple[str, ApiClient]:
+        key = f"key-{len(self.clients) + 1}-{tenant}"
+        client = ApiClient(key_id=f"id{len(self.clients) + 1}", tenant=tenant, name=name)
+        self.clients[key] = client
+        return key, client
+
+    def lookup(self, key: str) -> ApiClient | None:
+        return self.clients.get(key)
+
+    def revoke(self, key_id: str) -> bool:
+        for key, client in self.clients.items():
+            if client.key_id == key_id:
+                self.clients[key] = replace(client, revoked=True)
+                return True
+        return False
+
+
 class FakeVerifier:
     """Tokens are plain names registered with their claims."""
 
@@ -321,6 +346,7 @@ def fake_services(clock: FixedClock | None = None, store: FakePhotoStore | None 
     tenants = FakeTenantDirectory()
     heads = FakeUnitHeads()
     ledger = FakeSanctionLedger()
+    keys = FakeApiKeys()
     ids = (f"{n:032x}" for n in itertools.count(0xA0000000))
     router = Router(tenants, heads, clock)
     signer = FakeUploadSigner()
@@ -361,4 +387,6 @@ def fake_services(clock: FixedClock | None = None, store: FakePhotoStore | None 
         ledger=ledger,
         scan=OverdueScan(tickets, ledger, tenants, heads, clock),
         sanctions=SanctionsService(tenants, ledger),
+        keys=keys,
+        open311=Open311Service(tickets, tenants, keys, reports, clock),
     )

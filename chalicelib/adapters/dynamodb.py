@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +35,7 @@ from chalicelib.domain.bundle import TenantBundle, build_jurisdiction
 from chalicelib.domain.errors import InvalidRequest, StaleWrite
 from chalicelib.domain.geo import geohash
 from chalicelib.domain.jurisdiction import Jurisdiction, Village
-from chalicelib.domain.ports import Head, Page, TicketSummary
+from chalicelib.domain.ports import ApiClient, Head, Page, TicketSummary
 from chalicelib.domain.sanctions import Sanction
 from chalicelib.domain.tenants import Tenant, parse_tenant, tenant_document
 from chalicelib.domain.tickets import (
@@ -99,7 +101,9 @@ class ByMonthIndex(GlobalSecondaryIndex["TicketModel"]):
 
     class Meta:
         index_name = "by_month"
-        projection = IncludeProjection(["status", "channel", "assigned_unit", "overdue"])
+        projection = IncludeProjection(
+            ["status", "channel", "assigned_unit", "overdue", "category", "private"]
+        )
 
     month_key = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
@@ -222,7 +226,13 @@ class HeadModel(Model):
     recorded_at = UnicodeAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (TicketModel, CounterModel, TenantModel, AreaModel, HeadModel)
+MODELS: tuple[type[Model], ...] = (
+    TicketModel,
+    CounterModel,
+    TenantModel,
+    AreaModel,
+    HeadModel,
+)
 # SanctionModel is bound separately: it lives in its own table.
 
 
@@ -243,6 +253,11 @@ def bind(
         meta.host = host
         # PynamoDB caches one connection per model class; a rebind must drop it.
         model._connection = None
+    keys_meta: Any = ApiKeyModel.Meta
+    keys_meta.table_name = tenants_table
+    keys_meta.region = region
+    keys_meta.host = host
+    ApiKeyModel._connection = None
     ledger_meta: Any = SanctionModel.Meta
     ledger_meta.table_name = sanctions_table
     ledger_meta.region = region
@@ -656,6 +671,8 @@ class DynamoTicketRepository:
                         if item.assigned_unit
                         else None,
                         overdue=bool(item.overdue),
+                        category=item.category,
+                        private=bool(item.private),
                     )
                 )
         return found
@@ -886,3 +903,53 @@ class DynamoSanctionLedger:
             )
             for item in SanctionModel.query(f"{tenant}#{period}")
         ]
+
+
+class ApiKeyModel(Model):
+    """pk "APIKEYS", sk the SHA-256 of the key: the key itself is never stored."""
+
+    class Meta:
+        table_name = "tenants"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    key_id = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    name = UnicodeAttribute()
+    revoked = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+
+
+def key_hash(key: str) -> str:
+    # Keys are 256 random bits, so a fast hash is enough (no dictionary to guess from).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class DynamoApiKeys:
+    def issue(self, tenant: str, name: str) -> tuple[str, ApiClient]:
+        key = secrets.token_urlsafe(32)
+        client = ApiClient(key_id=secrets.token_hex(6), tenant=tenant, name=name)
+        ApiKeyModel(
+            pk="APIKEYS",
+            sk=key_hash(key),
+            key_id=client.key_id,
+            tenant=tenant,
+            name=name,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        ).save()
+        return key, client
+
+    def lookup(self, key: str) -> ApiClient | None:
+        try:
+            item = ApiKeyModel.get("APIKEYS", key_hash(key))
+        except ApiKeyModel.DoesNotExist:
+            return None
+        return ApiClient(
+            key_id=item.key_id, tenant=item.tenant, name=item.name, revoked=bool(item.revoked)
+        )
+
+    def revoke(self, key_id: str) -> bool:
+        for item in ApiKeyModel.query("APIKEYS", filter_condition=ApiKeyModel.key_id == key_id):
+            item.update(actions=[ApiKeyModel.revoked.set(True)])
+            return True
+        return False

@@ -37,6 +37,8 @@ class TicketSummary:
     unit_id: str | None
     unit_name: str | None
     overdue: bool
+    category: str = ""
+    private: bool = True
 
 
 class TicketRepository(Protocol):
@@ -148,6 +150,26 @@ class SanctionLedger(Protocol):
         ...
 
     def period(self, tenant: str, period: str) -> Sequence[Sanction]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApiClient:
+    """An Open311 client application, allowed to post requests for one tenant."""
+
+    key_id: str
+    tenant: str
+    name: str
+    revoked: bool = False
+
+
+class ApiKeys(Protocol):
+    def issue(self, tenant: str, name: str) -> tuple[str, ApiClient]:
+        """A new key (shown once) and its record; only a hash of the key is stored."""
+        ...
+
+    def lookup(self, key: str) -> ApiClient | None: ...
+
+    def revoke(self, key_id: str) -> bool: ...
 
 
 class TokenVerifier(Protocol):

@@ -18,6 +18,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.geo import Coordinates, cells_within, coordinates_problem, haversine_m
 from chalicelib.domain.identity import Principal, Role
+from chalicelib.domain.open311 import Open311Submission
 from chalicelib.domain.ports import (
     Clock,
     PresignedPost,
@@ -28,6 +29,8 @@ from chalicelib.domain.ports import (
 from chalicelib.domain.reports import PHOTO_TYPES, parse_intake, parse_location, parse_report
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import (
+    Channel,
+    Location,
     LocationSource,
     PendingUpload,
     PhotoKind,
@@ -209,6 +212,44 @@ class ReportService:
         self._router.route(ticket)
         self._tickets.add(ticket)
         return SubmittedReport(ticket=ticket, tenant=tenant, upload=None)
+
+    def open311_submit(self, tenant: Tenant, client: str, submission: Open311Submission) -> Ticket:
+        """A service request from an Open311 client: channel open311, the client named."""
+        now = self._clock.now()
+        local_day = now.astimezone(tenant.zone)
+        sequence = self._tickets.next_sequence(tenant.tenant_id, f"{local_day:%y%m%d}")
+        ticket_id = self._new_id()
+        location = None
+        if submission.lat is not None and submission.lon is not None:
+            location = Location(submission.lat, submission.lon, LocationSource.DEVICE)
+        ticket = Ticket(
+            tenant=tenant.tenant_id,
+            ticket_id=ticket_id,
+            number=ticket_number(tenant.number_prefix, local_day, sequence),
+            status=Status.LOCATING,
+            category=submission.service_code,
+            description=submission.description,
+            channel=Channel.OPEN311,
+            # Open311 has no way to opt in to being named: such requests are public, anonymous.
+            private=False,
+            reporter_id=f"open311:{ticket_id}",
+            created_at=now,
+            updated_at=now,
+            location=location,
+            address=submission.address,
+            client=client,
+            media_url=submission.media_url,
+            month=f"{local_day:%Y-%m}",
+        )
+        ticket.transition(
+            Status.LOCATING if location else Status.NEEDS_LOCATION,
+            at=now,
+            actor_role="open311",
+            note=f"received from Open311 client {client}",
+        )
+        self._router.route(ticket)
+        self._tickets.add(ticket)
+        return ticket
 
     def set_location(
         self, tenant_id: str, ticket_id: str, caller: Principal, body: object

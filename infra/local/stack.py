@@ -170,7 +170,11 @@ class LocalStack:
             cognito, self.outputs["UserPoolId"], self.outputs["UserPoolClientId"]
         )
         LOCAL_DIR.mkdir(exist_ok=True)
+        from chalicelib import bootstrap
+
+        open311_key, _ = bootstrap.services().keys.issue("jakarta", "Demo Open311 client")
         document = {
+            "open311_api_key": open311_key,
             "api_url": self.api_url,
             "control_url": self.control_url,
             "aws_endpoint_url": os.environ["AWS_ENDPOINT_URL"],
