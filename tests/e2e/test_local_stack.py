@@ -260,3 +260,32 @@ def test_ctrl_c_stops_everything_and_a_second_start_works(tmp_path: Path) -> Non
             # SO_REUSEADDR tolerates TIME_WAIT leftovers but not a socket still listening.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", port))
+
+
+def test_demo_open311_key_posts_a_request_that_lands_with_kelurahan_gambir(
+    stack: RunningStack,
+) -> None:
+    key = stack.demo["open311_api_key"]
+
+    created = requests.post(
+        f"{stack.api}/open311/v2/requests.json",
+        data={
+            "api_key": key,
+            "jurisdiction_id": "jakarta",
+            "service_code": "sampah",
+            "lat": "-6.1754",
+            "long": "106.8272",
+            "description": "Tumpukan sampah di depan Monas",
+        },
+        timeout=10,
+    )
+    request_id = created.json()[0]["service_request_id"]
+    fetched = requests.get(
+        f"{stack.api}/open311/v2/requests/{request_id}.json",
+        params={"jurisdiction_id": "jakarta"},
+        timeout=5,
+    )
+
+    assert created.status_code == 201
+    assert fetched.status_code == 200
+    assert fetched.json()[0]["agency_responsible"] == "Kelurahan Gambir"
