@@ -294,19 +294,19 @@ def open311_request(request_file: str) -> Response:
     return Response(body=body, status_code=200)
 
 
-@app.on_sqs_message(queue=PHOTO_QUEUE, batch_size=10, name="photo_queue")
+@app.on_sqs_message(queue=PHOTO_QUEUE, batch_size=10, name="process_photos")
 def on_photo_uploaded(event: SQSEvent) -> dict[str, Any]:
     records = [record.to_dict() for record in event]
     return handle_photo_messages(records, bootstrap.services().photos)
 
 
-@app.on_sqs_message(queue=PHOTO_DEAD_LETTERS, batch_size=10, name="photo_dead_letters")
+@app.on_sqs_message(queue=PHOTO_DEAD_LETTERS, batch_size=10, name="triage_dead_photos")
 def on_photo_dead_lettered(event: SQSEvent) -> dict[str, Any]:
     records = [record.to_dict() for record in event]
     return handle_photo_dead_letters(records, bootstrap.services().photos)
 
 
-@app.on_dynamodb_record(stream_arn=TICKETS_STREAM_ARN, batch_size=25, name="ticket_events")
+@app.on_dynamodb_record(stream_arn=TICKETS_STREAM_ARN, batch_size=25, name="notify_ticket_changes")
 def on_ticket_changed(event: DynamoDBEvent) -> dict[str, Any]:
     records = [record.to_dict() for record in event]
     return handle_ticket_stream(records, bootstrap.services().require_notifier())

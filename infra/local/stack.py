@@ -398,7 +398,7 @@ def deliver_sqs_batch(
         return {"received": 0, "deleted": 0}
     event = {"Records": [_sqs_record(m, queue_arn) for m in messages]}
     try:
-        result = handler(event, _lambda_context("photo_queue"))
+        result = handler(event, _lambda_context("process_photos"))
     except Exception:
         log.exception("photo queue: handler failed; the batch returns after the timeout")
         return {"received": len(messages), "deleted": 0}
@@ -431,7 +431,7 @@ def deliver_stream_batch(
     delivered = dead = 0
     tries = 0
     while pending:
-        result = handler({"Records": pending}, _lambda_context("ticket_events"))
+        result = handler({"Records": pending}, _lambda_context("notify_ticket_changes"))
         failures = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
         if not failures:
             delivered += len(pending)

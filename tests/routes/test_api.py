@@ -243,7 +243,7 @@ def test_photo_queue_routes_an_awaiting_photo_ticket_by_its_device_location(
         message_bodies=[json.dumps(notification)], queue_name="q"
     )
 
-    result = client.lambda_.invoke("photo_queue", event)
+    result = client.lambda_.invoke("process_photos", event)
 
     assert result.payload == {"batchItemFailures": []}
     tickets = services.tickets
