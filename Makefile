@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # pyenv's interpreter when present (these machines), else whatever python3.13 is on PATH.
 BASE_PYTHON := $(shell PYENV_VERSION=$(PYTHON_VERSION) pyenv which python3.13 2>/dev/null || command -v python3.13)
 
-.PHONY: run test lint typecheck unit install clean
+.PHONY: run test lint typecheck unit install clean package
 
 $(PY):
 	@test -n "$(BASE_PYTHON)" || { echo "Python 3.13 not found (pyenv install 3.13.0)"; exit 1; }
@@ -35,6 +35,11 @@ unit: $(STAMP)
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit
+
+# The deployable artifact: dist/sam.json (Chalice's functions merged with infra/template.yaml)
+# and dist/deployment.zip, checked with cfn-lint and infra/tools/check_package.py.
+package: $(STAMP)
+	$(PY) -m infra.tools.package --stage $(or $(STAGE),prod) --out dist
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, Response, SQSEvent
@@ -292,6 +294,17 @@ def open311_request(request_file: str) -> Response:
         params.get("jurisdiction_id"), _json_name(request_file)
     )
     return Response(body=body, status_code=200)
+
+
+# The OpenAPI 3.1 description of every route above; tests check it against the app.
+OPENAPI: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "chalicelib" / "openapi.json").read_text(encoding="utf-8")
+)
+
+
+@app.route("/openapi.json", methods=["GET"])
+def openapi_document() -> dict[str, Any]:
+    return OPENAPI
 
 
 @app.on_sqs_message(queue=PHOTO_QUEUE, batch_size=10, name="process_photos")

@@ -1,0 +1,133 @@
+"""`make package`: one deployable SAM template (Chalice's functions + infra/template.yaml) and
+the Lambda zip, then cfn-lint and the packaging check.
+
+The functions get every setting from the stack itself (Ref/GetAtt), and their event sources
+point at the template's queues and stream with partial batch responses, retries and the
+dead-letter destinations, so nothing is configured by hand after a deploy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.provision import TEMPLATE_PATH, load_template
+from infra.tools.check_package import check_package
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = (
+    "APIHandler",
+    "ProcessPhotos",
+    "TriageDeadPhotos",
+    "NotifyTicketChanges",
+    "OverdueScan",
+)
+
+ENVIRONMENT: dict[str, Any] = {
+    "TICKETS_TABLE": {"Ref": "TicketsTable"},
+    "TENANTS_TABLE": {"Ref": "TenantsTable"},
+    "SANCTIONS_TABLE": {"Ref": "SanctionsTable"},
+    "UPLOADS_BUCKET": {"Ref": "UploadsBucket"},
+    "MEDIA_BUCKET": {"Ref": "MediaBucket"},
+    "MEDIA_BASE_URL": {"Fn::Sub": "https://${MediaBucket}.s3.${AWS::Region}.amazonaws.com"},
+    "USER_POOL_ID": {"Ref": "UserPool"},
+    "USER_POOL_CLIENT_ID": {"Ref": "UserPoolClient"},
+    "UNIT_TOPIC_ARN": {"Ref": "UnitNotificationsTopic"},
+    "REPORTER_TOPIC_ARN": {"Ref": "ReporterNotificationsTopic"},
+    "TICKETS_STREAM_ARN": {"Fn::GetAtt": ["TicketsTable", "StreamArn"]},
+    "PHOTO_QUEUE_NAME": {"Fn::GetAtt": ["PhotoQueue", "QueueName"]},
+    "PHOTO_DLQ_NAME": {"Fn::GetAtt": ["PhotoDeadLetterQueue", "QueueName"]},
+    "PUBLIC_BASE_URL": {
+        "Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.amazonaws.com/api"
+    },
+}
+
+
+def merge_template() -> dict[str, Any]:
+    """infra/template.yaml plus what ties Chalice's functions to its resources."""
+    template = load_template(TEMPLATE_PATH)
+    resources = template["Resources"]
+    for name in FUNCTIONS:
+        resources[name] = {"Properties": {"Environment": {"Variables": dict(ENVIRONMENT)}}}
+    sqs_batch = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
+    resources["ProcessPhotos"]["Properties"]["Events"] = {
+        "ProcessPhotosSqsEventSource": {
+            "Properties": {"Queue": {"Fn::GetAtt": ["PhotoQueue", "Arn"]}, **sqs_batch}
+        }
+    }
+    resources["TriageDeadPhotos"]["Properties"]["Events"] = {
+        "TriageDeadPhotosSqsEventSource": {
+            "Properties": {"Queue": {"Fn::GetAtt": ["PhotoDeadLetterQueue", "Arn"]}, **sqs_batch}
+        }
+    }
+    resources["NotifyTicketChanges"]["Properties"]["Events"] = {
+        "NotifyTicketChangesDynamodbEventSource": {
+            "Properties": {
+                "Stream": {"Fn::GetAtt": ["TicketsTable", "StreamArn"]},
+                "StartingPosition": "TRIM_HORIZON",
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "MaximumRetryAttempts": 3,
+                "BisectBatchOnFunctionError": True,
+                "DestinationConfig": {
+                    "OnFailure": {
+                        "Destination": {"Fn::GetAtt": ["TicketEventsDeadLetterQueue", "Arn"]}
+                    }
+                },
+            }
+        }
+    }
+    return template
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.tools.package")
+    parser.add_argument("--stage", default="prod", choices=("dev", "prod"))
+    parser.add_argument("--out", type=Path, default=ROOT / "dist")
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    merge = out / "merge.json"
+    merge.write_text(json.dumps(merge_template(), indent=1), encoding="utf-8")
+    env = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "ap-southeast-3"),
+    }
+    chalice = Path(sys.executable).with_name("chalice")
+    build = subprocess.run(
+        [str(chalice), "package", "--stage", args.stage, "--merge-template", str(merge), str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    log = build.stdout + build.stderr
+    (out / "chalice-package.log").write_text(log, encoding="utf-8")
+    print(log.strip())
+    if build.returncode != 0:
+        print(f"chalice package failed ({build.returncode})", file=sys.stderr)
+        return 1
+    lint = subprocess.run(
+        [sys.executable, "-m", "cfnlint", str(out / "sam.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # cfn-lint exits 0 clean, 2 errors, 4 warnings, 6 both, 8 informational.
+    if lint.returncode & 2:
+        print(lint.stdout + lint.stderr, file=sys.stderr)
+        print("cfn-lint found errors in the packaged template", file=sys.stderr)
+        return 1
+    print(f"cfn-lint: no errors in {out / 'sam.json'}")
+    report = check_package(out / "deployment.zip", log)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""The merge template ties every packaged function to the stack's own resources."""
+
+from __future__ import annotations
+
+from chalicelib.config import Settings
+from infra.provision import load_template
+from infra.tools.package import ENVIRONMENT, FUNCTIONS, merge_template
+
+
+def test_every_function_gets_every_setting_the_app_requires_from_the_stack() -> None:
+    template = merge_template()
+
+    settings = Settings.from_env({name: "x" for name in ENVIRONMENT})
+    for name in FUNCTIONS:
+        variables = template["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert set(variables) == set(ENVIRONMENT)
+    assert settings.sanctions_table == "x"
+
+
+def test_every_reference_in_the_settings_names_a_resource_of_the_template() -> None:
+    resources = set(load_template()["Resources"]) | {"RestAPI"}
+
+    for value in ENVIRONMENT.values():
+        if "Ref" in value:
+            assert value["Ref"] in resources
+        elif "Fn::GetAtt" in value:
+            assert value["Fn::GetAtt"][0] in resources
+
+
+def test_event_sources_use_partial_batch_responses_and_the_dead_letter_destination() -> None:
+    resources = merge_template()["Resources"]
+
+    photos = resources["ProcessPhotos"]["Properties"]["Events"]["ProcessPhotosSqsEventSource"]
+    stream = resources["NotifyTicketChanges"]["Properties"]["Events"][
+        "NotifyTicketChangesDynamodbEventSource"
+    ]
+    assert photos["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert photos["Properties"]["Queue"] == {"Fn::GetAtt": ["PhotoQueue", "Arn"]}
+    assert stream["Properties"]["Stream"] == {"Fn::GetAtt": ["TicketsTable", "StreamArn"]}
+    assert stream["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["TicketEventsDeadLetterQueue", "Arn"]
+    }
