@@ -10,7 +10,7 @@ from infra.tools.package import ENVIRONMENT, FUNCTIONS, merge_template
 def test_every_function_gets_every_setting_the_app_requires_from_the_stack() -> None:
     template = merge_template()
 
-    settings = Settings.from_env({name: "x" for name in ENVIRONMENT})
+    settings = Settings.from_env(dict.fromkeys(ENVIRONMENT, "x"))
     for name in FUNCTIONS:
         variables = template["Resources"][name]["Properties"]["Environment"]["Variables"]
         assert set(variables) == set(ENVIRONMENT)
