@@ -82,6 +82,9 @@ def open311(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         except errors.DomainError as exc:
             status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
+            # GeoReport v2 knows 400, 401, 403, 404 and 5xx: every other client error is a 400.
+            if 400 <= status < 500 and status not in (401, 403, 404):
+                status = 400
             return Response(
                 body=[{"code": status, "description": exc.message}],
                 status_code=status,

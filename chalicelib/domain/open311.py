@@ -108,9 +108,9 @@ def parse_submission(form: Mapping[str, str], tenant: Tenant) -> Open311Submissi
     code = form.get("service_code") or ""
     if tenant.category(code) is None:
         raise InvalidRequest(f"unknown service_code {code!r}", field="service_code")
-    description = text("description", MAX_DESCRIPTION)
-    if description is None:
-        raise InvalidRequest("description is required", field="description")
+    # The spec makes description optional; the ticket then says what service was asked for.
+    category = tenant.category(code)
+    description = text("description", MAX_DESCRIPTION) or (category.name_id if category else code)
     lat = lon = None
     if form.get("lat") is not None or form.get("long") is not None:
         try:

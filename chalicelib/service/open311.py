@@ -119,7 +119,8 @@ class Open311Service:
                     if plausible_id(request_id)
                     else None
                 )
-                if ticket is not None:
+                # A list never shows private reports, not even when asked for by id.
+                if ticket is not None and not ticket.private:
                     found.append(request_view(ticket, tenant, self._media))
             return found
         now = self._clock.now()
