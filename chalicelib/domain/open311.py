@@ -155,4 +155,6 @@ def parse_date(text: str | None, field: str) -> datetime | None:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidRequest(f"{field} must be a W3C date-time", field=field) from None
+    if not 2000 <= moment.year <= 2100:
+        raise InvalidRequest(f"{field} must lie between 2000 and 2100", field=field)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

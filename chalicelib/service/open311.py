@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -158,7 +159,8 @@ class Open311Service:
 def _positive(text: str | None, field: str, default: int, maximum: int) -> int:
     if text is None:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= maximum:
+    # isdigit() accepts "²", which int() refuses: only ASCII digits are numbers here.
+    if not re.fullmatch(r"[0-9]{1,6}", text) or not 1 <= int(text) <= maximum:
         raise InvalidRequest(f"{field} must be a whole number from 1 to {maximum}", field=field)
     return int(text)
 

@@ -159,9 +159,13 @@ class StaffService:
 
 def _day(text: str, field: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidRequest(f"{field} must be a date, YYYY-MM-DD", field=field) from None
+    # Tickets exist from this century on; far dates would only overflow the arithmetic.
+    if not 2000 <= day.year <= 2100:
+        raise InvalidRequest(f"{field} must lie between 2000 and 2100", field=field)
+    return day
 
 
 class SanctionsService:
