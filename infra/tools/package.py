@@ -81,7 +81,124 @@ def merge_template() -> dict[str, Any]:
             }
         }
     }
+    resources.update(operations_resources())
     return template
+
+
+def _alarm(description: str, metric: dict[str, Any], threshold: float) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": description,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "EvaluationPeriods": 1,
+            "Threshold": threshold,
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "OperationsAlarmsTopic"}],
+            **metric,
+        },
+    }
+
+
+def _queue_depth(queue: str) -> dict[str, Any]:
+    return {
+        "Namespace": "AWS/SQS",
+        "MetricName": "ApproximateNumberOfMessagesVisible",
+        "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}],
+        "Statistic": "Maximum",
+        "Period": 300,
+    }
+
+
+def operations_resources() -> dict[str, Any]:
+    """What an admin watches in the console: a dashboard, and alarms that mail the on-call."""
+    widgets = [
+        ("Photo pipeline errors", "AWS/Lambda", "Errors", "FunctionName", {"Ref": "ProcessPhotos"}),
+        ("Overdue scan errors", "AWS/Lambda", "Errors", "FunctionName", {"Ref": "OverdueScan"}),
+        ("Notification errors", "AWS/Lambda", "Errors", "FunctionName",
+         {"Ref": "NotifyTicketChanges"}),
+        ("API 5xx", "AWS/ApiGateway", "5XXError", "ApiName", "cepat-respon"),
+    ]  # fmt: skip
+    body_widgets: list[Any] = [
+        {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": "${AWS::Region}",
+                "stat": "Sum",
+                "period": 300,
+                "metrics": [[namespace, metric, dimension, f"${{W{index}}}"]],
+            },
+        }
+        for index, (title, namespace, metric, dimension, _) in enumerate(widgets)
+    ]
+    body_widgets.append(
+        {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": "Dead-letter queues (messages)",
+                "region": "${AWS::Region}",
+                "stat": "Maximum",
+                "period": 300,
+                "metrics": [
+                    ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${PhotoDlq}"],
+                    ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${EventsDlq}"],
+                ],
+            },
+        }
+    )
+    variables: dict[str, Any] = {f"W{i}": w[4] for i, w in enumerate(widgets)}
+    variables["PhotoDlq"] = {"Fn::GetAtt": ["PhotoDeadLetterQueue", "QueueName"]}
+    variables["EventsDlq"] = {"Fn::GetAtt": ["TicketEventsDeadLetterQueue", "QueueName"]}
+    return {
+        "OperationsAlarmsTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"DisplayName": "Cepat Respon - operations alarms"},
+        },
+        "OperationsDashboard": {
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {
+                "DashboardName": {"Fn::Sub": "${AWS::StackName}-operations"},
+                "DashboardBody": {"Fn::Sub": [json.dumps({"widgets": body_widgets}), variables]},
+            },
+        },
+        "PhotoDeadLettersAlarm": _alarm(
+            "Photos failed five times and wait in the dead-letter queue: triage them",
+            _queue_depth("PhotoDeadLetterQueue"),
+            0,
+        ),
+        "TicketEventsDeadLettersAlarm": _alarm(
+            "Ticket changes whose notifications kept failing wait in the dead-letter queue",
+            _queue_depth("TicketEventsDeadLetterQueue"),
+            0,
+        ),
+        "OverdueScanFailedAlarm": _alarm(
+            "The hourly overdue scan failed: sanctions and reminders are not being recorded",
+            {
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": "OverdueScan"}}],
+                "Statistic": "Sum",
+                "Period": 3600,
+            },
+            0,
+        ),
+        "Api5xxAlarm": _alarm(
+            "The API answered 5xx more than 5 times in 5 minutes",
+            {
+                "Namespace": "AWS/ApiGateway",
+                "MetricName": "5XXError",
+                "Dimensions": [{"Name": "ApiName", "Value": "cepat-respon"}],
+                "Statistic": "Sum",
+                "Period": 300,
+            },
+            5,
+        ),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

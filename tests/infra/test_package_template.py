@@ -40,3 +40,27 @@ def test_event_sources_use_partial_batch_responses_and_the_dead_letter_destinati
     assert stream["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["TicketEventsDeadLetterQueue", "Arn"]
     }
+
+
+def test_admins_get_a_dashboard_and_alarms_on_dead_letters_scan_failures_and_5xx() -> None:
+    resources = merge_template()["Resources"]
+
+    alarms = {
+        name: r["Properties"]
+        for name, r in resources.items()
+        if r.get("Type") == "AWS::CloudWatch::Alarm"
+    }
+    assert resources["OperationsDashboard"]["Type"] == "AWS::CloudWatch::Dashboard"
+    assert {a["MetricName"] for a in alarms.values()} == {
+        "ApproximateNumberOfMessagesVisible",
+        "Errors",
+        "5XXError",
+    }
+    assert len(alarms) == 4
+    assert all(a["AlarmActions"] == [{"Ref": "OperationsAlarmsTopic"}] for a in alarms.values())
+    dead_letter_queues = {
+        a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in alarms.values()
+        if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    }
+    assert dead_letter_queues == {"PhotoDeadLetterQueue", "TicketEventsDeadLetterQueue"}
