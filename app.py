@@ -28,8 +28,10 @@ from chalicelib.http import (
     raise_not_found,
     required_caller,
 )
+from chalicelib.observability import configure_logging
 from chalicelib.service.staff import ledger_csv
 
+configure_logging()
 app = Chalice(app_name="cepat-respon")
 app.log.setLevel(logging.INFO)
 app.register_middleware(error_middleware, "http")

@@ -23,6 +23,7 @@ from chalicelib.domain.location_policy import decide_location
 from chalicelib.domain.ports import Clock, PhotoStore, TenantDirectory, TicketRepository
 from chalicelib.domain.reports import MAX_PHOTO_BYTES
 from chalicelib.domain.tickets import Ticket
+from chalicelib.observability import emit_metric
 from chalicelib.service.routing import Router
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,9 @@ class PhotoService:
             log.info(
                 "photo processed",
                 extra={"tenant": tenant_id, "ticket": ticket_id, "outcome": outcome.value},
+            )
+            emit_metric(
+                "PhotosProcessed", dimensions={"tenant": tenant_id, "outcome": outcome.value}
             )
             return outcome
         raise StaleWrite(f"ticket for {key} kept changing; will be retried")

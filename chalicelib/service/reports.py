@@ -38,6 +38,7 @@ from chalicelib.domain.tickets import (
     Ticket,
     ticket_number,
 )
+from chalicelib.observability import emit_metric
 from chalicelib.service.routing import Router
 from chalicelib.service.views import Audience, iso, ticket_view
 
@@ -150,6 +151,10 @@ class ReportService:
         log.info(
             "report filed",
             extra={"tenant": tenant.tenant_id, "ticket": ticket_id, "status": ticket.status.value},
+        )
+        emit_metric(
+            "ReportsFiled",
+            dimensions={"tenant": tenant.tenant_id, "channel": ticket.channel.value},
         )
         return SubmittedReport(ticket=ticket, tenant=tenant, upload=upload)
 

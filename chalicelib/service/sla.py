@@ -23,6 +23,7 @@ from chalicelib.domain.ports import (
 from chalicelib.domain.sanctions import Sanction
 from chalicelib.domain.sla import payroll_period
 from chalicelib.domain.tickets import Ticket
+from chalicelib.observability import emit_metric
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ class OverdueScan:
                 report.read += 1
                 self._handle(ticket, report)
         log.info("overdue scan", extra=report.as_dict())
+        for tenant, count in report.tenants.items():
+            emit_metric("SlaEventsHandled", count, dimensions={"tenant": tenant})
+        emit_metric("SanctionsRecorded", report.sanctioned, dimensions={"scope": "all"})
         return report
 
     def _handle(self, ticket: Ticket, report: ScanReport) -> None:

@@ -134,6 +134,25 @@ def operations_resources() -> dict[str, Any]:
         }
         for index, (title, namespace, metric, dimension, _) in enumerate(widgets)
     ]
+    # The app's own metrics (EMF, chalicelib/observability.py), one line per dimension value.
+    for title, search in (
+        ("Reports per channel", '{CepatRespon,channel,tenant} MetricName="ReportsFiled"'),
+        ("Photos by outcome", '{CepatRespon,outcome,tenant} MetricName="PhotosProcessed"'),
+        ("Sanctions recorded", '{CepatRespon,scope} MetricName="SanctionsRecorded"'),
+    ):
+        body_widgets.append(
+            {
+                "type": "metric",
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": title,
+                    "region": "${AWS::Region}",
+                    "period": 3600,
+                    "metrics": [[{"expression": f"SEARCH('{search}', 'Sum', 3600)"}]],
+                },
+            }
+        )
     body_widgets.append(
         {
             "type": "metric",
