@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.access import require_staff, require_staff_access
@@ -98,31 +98,55 @@ class ReportService:
     def tenants(self) -> list[Tenant]:
         return sorted(self._tenants.all(), key=lambda t: t.tenant_id)
 
+    def _new_ticket(
+        self,
+        tenant: Tenant,
+        now: datetime,
+        *,
+        reporter: str | None = None,
+        created_at: datetime | None = None,
+        **fields: Any,
+    ) -> Ticket:
+        """A ticket with its id, its number of today's sequence and its statistics month.
+
+        `reporter` is the reporter's subject; without one (intake, Open311) the ticket is its
+        own reporter key, "{channel}:{ticket id}".
+        """
+        local_day = now.astimezone(tenant.zone)
+        sequence = self._tickets.next_sequence(tenant.tenant_id, f"{local_day:%y%m%d}")
+        ticket_id = self._new_id()
+        created = created_at or now
+        channel: Channel = fields["channel"]
+        return Ticket(
+            tenant=tenant.tenant_id,
+            ticket_id=ticket_id,
+            number=ticket_number(tenant.number_prefix, local_day, sequence),
+            status=Status.LOCATING,
+            reporter_id=reporter or f"{channel.value}:{ticket_id}",
+            created_at=created,
+            updated_at=now,
+            month=f"{created.astimezone(tenant.zone):%Y-%m}",
+            **fields,
+        )
+
     def submit(self, tenant_id: str, reporter: Principal, body: object) -> SubmittedReport:
         tenant = self.tenant(tenant_id)
         submission = parse_report(body, tenant)
         now = self._clock.now()
-        local_day = now.astimezone(tenant.zone)
-        sequence = self._tickets.next_sequence(tenant.tenant_id, f"{local_day:%y%m%d}")
-        ticket_id = self._new_id()
-        ticket = Ticket(
-            tenant=tenant.tenant_id,
-            ticket_id=ticket_id,
-            number=ticket_number(tenant.number_prefix, local_day, sequence),
-            status=Status.AWAITING_PHOTO,
+        ticket = self._new_ticket(
+            tenant,
+            now,
+            reporter=reporter.subject,
             category=submission.category,
             description=submission.description,
             channel=submission.channel,
             private=submission.private,
-            reporter_id=reporter.subject,
-            created_at=now,
-            updated_at=now,
             device_location=submission.device_location,
-            month=f"{local_day:%Y-%m}",
             reporter_contact=(
                 {"username": reporter.username} if submission.share_identity else None
             ),
         )
+        ticket_id = ticket.ticket_id
         upload = None
         if submission.photo is not None:
             ext = PHOTO_TYPES[submission.photo.content_type]
@@ -179,27 +203,19 @@ class ReportService:
             )
         now = self._clock.now()
         submission = parse_intake(body, tenant, now)
-        local_day = now.astimezone(tenant.zone)
-        sequence = self._tickets.next_sequence(tenant.tenant_id, f"{local_day:%y%m%d}")
-        ticket_id = self._new_id()
         received = submission.received_at
-        ticket = Ticket(
-            tenant=tenant.tenant_id,
-            ticket_id=ticket_id,
-            number=ticket_number(tenant.number_prefix, local_day, sequence),
-            status=Status.LOCATING,
+        # Not a user of the app: the ticket is its own reporter key, entered by the operator.
+        ticket = self._new_ticket(
+            tenant,
+            now,
+            created_at=received,
             category=submission.category,
             description=submission.description,
             channel=submission.channel,
             private=submission.private,
-            # Not a user of the app: the ticket is its own reporter key, entered by the operator.
-            reporter_id=f"intake:{ticket_id}",
-            created_at=received,
-            updated_at=now,
             location=submission.location,
             reporter_contact=submission.contact,
             address=submission.address,
-            month=f"{received.astimezone(tenant.zone):%Y-%m}",
         )
         note = f"received via {submission.channel.value} at {iso(received, tenant.zone)}"
         if submission.location is not None:
@@ -221,30 +237,21 @@ class ReportService:
     def open311_submit(self, tenant: Tenant, client: str, submission: Open311Submission) -> Ticket:
         """A service request from an Open311 client: channel open311, the client named."""
         now = self._clock.now()
-        local_day = now.astimezone(tenant.zone)
-        sequence = self._tickets.next_sequence(tenant.tenant_id, f"{local_day:%y%m%d}")
-        ticket_id = self._new_id()
         location = None
         if submission.lat is not None and submission.lon is not None:
             location = Location(submission.lat, submission.lon, LocationSource.DEVICE)
-        ticket = Ticket(
-            tenant=tenant.tenant_id,
-            ticket_id=ticket_id,
-            number=ticket_number(tenant.number_prefix, local_day, sequence),
-            status=Status.LOCATING,
+        ticket = self._new_ticket(
+            tenant,
+            now,
             category=submission.service_code,
             description=submission.description,
             channel=Channel.OPEN311,
             # Open311 has no way to opt in to being named: such requests are public, anonymous.
             private=False,
-            reporter_id=f"open311:{ticket_id}",
-            created_at=now,
-            updated_at=now,
             location=location,
             address=submission.address,
             client=client,
             media_url=submission.media_url,
-            month=f"{local_day:%Y-%m}",
         )
         ticket.transition(
             Status.LOCATING if location else Status.NEEDS_LOCATION,
