@@ -38,6 +38,10 @@ STATUS: list[tuple[type[errors.DomainError], int]] = [
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 
 
+def status_of(exc: errors.DomainError) -> int:
+    return next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
+
+
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if field is not None:
@@ -46,7 +50,7 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 
 
 def error_response(exc: errors.DomainError) -> Response:
-    status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
+    status = status_of(exc)
     headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if status == 401:
         # RFC 6750 section 3.1: no error attribute when the request carried no credentials.
@@ -81,7 +85,7 @@ def open311(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return view(*args, **kwargs)
         except errors.DomainError as exc:
-            status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
+            status = status_of(exc)
             # GeoReport v2 knows 400, 401, 403, 404 and 5xx: every other client error is a 400.
             if 400 <= status < 500 and status not in (401, 403, 404):
                 status = 400

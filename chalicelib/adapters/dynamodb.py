@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -30,11 +30,13 @@ from pynamodb.exceptions import PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from chalicelib.domain.areas import from_wkb, to_wkb
-from chalicelib.domain.bundle import TenantBundle, build_jurisdiction
+from chalicelib.domain.bundle import TenantBundle
 from chalicelib.domain.errors import InvalidRequest, StaleWrite
 from chalicelib.domain.geo import geohash
 from chalicelib.domain.jurisdiction import Jurisdiction, Village
+
+if TYPE_CHECKING:
+    from chalicelib.domain.bundle import TenantBundle
 from chalicelib.domain.ports import ApiClient, Head, Page, TicketSummary
 from chalicelib.domain.sanctions import Sanction
 from chalicelib.domain.tenants import Tenant, parse_tenant, tenant_document
@@ -226,16 +228,6 @@ class HeadModel(Model):
     recorded_at = UnicodeAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (
-    TicketModel,
-    CounterModel,
-    TenantModel,
-    AreaModel,
-    HeadModel,
-)
-# SanctionModel is bound separately: it lives in its own table.
-
-
 def bind(
     *,
     tickets_table: str,
@@ -245,24 +237,22 @@ def bind(
     host: str | None = None,
 ) -> None:
     """Point the models at the configured tables (once per container, or per test)."""
-    for model in MODELS:
-        table = tickets_table if model in (TicketModel, CounterModel) else tenants_table
+    tables: list[tuple[type[Model], str]] = [
+        (TicketModel, tickets_table),
+        (CounterModel, tickets_table),
+        (TenantModel, tenants_table),
+        (AreaModel, tenants_table),
+        (HeadModel, tenants_table),
+        (ApiKeyModel, tenants_table),
+        (SanctionModel, sanctions_table),
+    ]
+    for model, table in tables:
         meta: Any = model.Meta
         meta.table_name = table
         meta.region = region
         meta.host = host
         # PynamoDB caches one connection per model class; a rebind must drop it.
         model._connection = None
-    keys_meta: Any = ApiKeyModel.Meta
-    keys_meta.table_name = tenants_table
-    keys_meta.region = region
-    keys_meta.host = host
-    ApiKeyModel._connection = None
-    ledger_meta: Any = SanctionModel.Meta
-    ledger_meta.table_name = sanctions_table
-    ledger_meta.region = region
-    ledger_meta.host = host
-    SanctionModel._connection = None
 
 
 # --- mapping between the domain and the stored shape ---------------------------------------
@@ -606,31 +596,23 @@ class DynamoTicketRepository:
             raise
         ticket.version = item.version
 
-    def list_by_reporter(
-        self, tenant: str, reporter_id: str, *, limit: int, cursor: str | None
+    @staticmethod
+    def _page(
+        index: Any,
+        keys: tuple[str, str],
+        hash_key: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        condition: Any = None,
     ) -> Page:
-        start = _decode_cursor(cursor, {"pk", "reporter_key", "created_at"})
-        if start is not None and start["reporter_key"]["S"] != f"{tenant}#{reporter_id}":
+        """One page of an index, newest first; the cursor must come from the same listing."""
+        hash_name, range_name = keys
+        start = _decode_cursor(cursor, {"pk", hash_name, range_name})
+        if start is not None and start[hash_name]["S"] != hash_key:
             raise InvalidRequest("cursor belongs to another listing", field="cursor")
-        result = TicketModel.by_reporter.query(
-            f"{tenant}#{reporter_id}",
-            scan_index_forward=False,
-            limit=limit,
-            last_evaluated_key=start,
-            page_size=limit,
-        )
-        items = [ticket_from_model(item) for item in result]
-        return Page(items=items, cursor=_encode_cursor(result.last_evaluated_key))
-
-    def list_by_unit(
-        self, tenant: str, unit_id: str, status: str | None, *, limit: int, cursor: str | None
-    ) -> Page:
-        start = _decode_cursor(cursor, {"pk", "unit_key", "queue_sort"})
-        if start is not None and start["unit_key"]["S"] != f"{tenant}#{unit_id}":
-            raise InvalidRequest("cursor belongs to another listing", field="cursor")
-        condition = TicketModel.queue_sort.startswith(f"{status}#") if status else None
-        result = TicketModel.by_unit.query(
-            f"{tenant}#{unit_id}",
+        result = index.query(
+            hash_key,
             condition,
             scan_index_forward=False,
             limit=limit,
@@ -640,19 +622,37 @@ class DynamoTicketRepository:
         items = [ticket_from_model(item) for item in result]
         return Page(items=items, cursor=_encode_cursor(result.last_evaluated_key))
 
-    def list_by_status(self, tenant: str, status: str, *, limit: int, cursor: str | None) -> Page:
-        start = _decode_cursor(cursor, {"pk", "status_key", "updated_at"})
-        if start is not None and start["status_key"]["S"] != f"{tenant}#{status}":
-            raise InvalidRequest("cursor belongs to another listing", field="cursor")
-        result = TicketModel.by_status.query(
-            f"{tenant}#{status}",
-            scan_index_forward=False,
+    def list_by_reporter(
+        self, tenant: str, reporter_id: str, *, limit: int, cursor: str | None
+    ) -> Page:
+        return self._page(
+            TicketModel.by_reporter,
+            ("reporter_key", "created_at"),
+            f"{tenant}#{reporter_id}",
             limit=limit,
-            last_evaluated_key=start,
-            page_size=limit,
+            cursor=cursor,
         )
-        items = [ticket_from_model(item) for item in result]
-        return Page(items=items, cursor=_encode_cursor(result.last_evaluated_key))
+
+    def list_by_unit(
+        self, tenant: str, unit_id: str, status: str | None, *, limit: int, cursor: str | None
+    ) -> Page:
+        return self._page(
+            TicketModel.by_unit,
+            ("unit_key", "queue_sort"),
+            f"{tenant}#{unit_id}",
+            limit=limit,
+            cursor=cursor,
+            condition=TicketModel.queue_sort.startswith(f"{status}#") if status else None,
+        )
+
+    def list_by_status(self, tenant: str, status: str, *, limit: int, cursor: str | None) -> Page:
+        return self._page(
+            TicketModel.by_status,
+            ("status_key", "updated_at"),
+            f"{tenant}#{status}",
+            limit=limit,
+            cursor=cursor,
+        )
 
     def summaries_by_month(self, tenant: str, months: Sequence[str]) -> list[TicketSummary]:
         found: list[TicketSummary] = []
@@ -753,6 +753,10 @@ class DynamoTenantDirectory:
                 villages.append(Village(**_plain(item.village)))
                 blobs.append((item.sk, bytes(item.geometry)))
             if len(villages) == expected:
+                # Imported here: shapely and numpy load only when a tenant's areas are needed.
+                from chalicelib.domain.areas import from_wkb
+                from chalicelib.domain.bundle import build_jurisdiction
+
                 jurisdiction = build_jurisdiction(
                     tenant, villages, from_wkb(blobs), f"tenants/{tenant_id}"
                 )
@@ -767,6 +771,8 @@ class DynamoTenantDirectory:
         )
 
     def put(self, bundle: TenantBundle) -> None:
+        from chalicelib.domain.areas import to_wkb
+
         tenant = bundle.tenant
         previous = self._stored_revision(tenant.tenant_id)
         area_pk = f"AREAS#{tenant.tenant_id}#{tenant.revision}"

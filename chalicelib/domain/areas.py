@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,22 +19,13 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from chalicelib.domain.errors import TenantConfigError
+from chalicelib.domain.placement import Inside, Outside
+
+__all__ = ["SNAP_TOLERANCE_M", "AreaIndex", "Inside", "Outside", "from_wkb", "to_wkb"]
 
 SNAP_TOLERANCE_M = 250.0
 M_PER_DEG_LAT = 110_540.0
 M_PER_DEG_LON_EQUATOR = 111_320.0
-
-
-@dataclass(frozen=True, slots=True)
-class Inside:
-    code: str
-    snapped_m: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Outside:
-    nearest_code: str | None
-    distance_m: float | None
 
 
 class AreaIndex:

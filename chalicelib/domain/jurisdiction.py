@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.areas import AreaIndex, Inside, Outside
 from chalicelib.domain.errors import TenantConfigError
+from chalicelib.domain.placement import Inside, Outside
+
+if TYPE_CHECKING:
+    from chalicelib.domain.areas import AreaIndex
 
 LEVELS = ("root", "city", "district", "village")
 # Number of dot-separated segments of a Kemendagri code at each level.

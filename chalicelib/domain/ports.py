@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.domain.bundle import TenantBundle
-from chalicelib.domain.jurisdiction import Jurisdiction
 from chalicelib.domain.sanctions import Sanction
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import Channel, Status, Ticket
+
+if TYPE_CHECKING:
+    from chalicelib.domain.bundle import TenantBundle
+    from chalicelib.domain.jurisdiction import Jurisdiction
 
 
 class Clock(Protocol):

@@ -378,19 +378,7 @@ class Ticket:
         """Place the ticket and hand it to its first unit (locating -> waiting)."""
         self.location = location
         self.area = area
-        self.assigned_unit = dict(unit)
-        self.assignments.append(
-            Assignment(
-                unit_id=unit["id"],
-                unit_name=unit["name"],
-                unit_type=unit["type"],
-                started_at=at,
-                head=head,
-                due_at=due_at,
-                remind_at=remind_at,
-            )
-        )
-        self._sync_clock()
+        self._start_assignment(unit, at, head, "routing", due_at, remind_at)
         self.transition(Status.WAITING, at=at, unit=unit["id"], note=note or f"to {unit['name']}")
 
     def reject(
@@ -458,6 +446,21 @@ class Ticket:
         """A new assignment for the receiving unit; the giving unit's clock stops."""
         from_unit = (self.assigned_unit or {}).get("id")
         self.end_assignment(at)
+        self._start_assignment(unit, at, head, reason, due_at, remind_at)
+        self.transition(
+            to, at=at, actor_role=actor_role, actor_id=actor_id, unit=from_unit, note=note
+        )
+
+    def _start_assignment(
+        self,
+        unit: dict[str, str],
+        at: datetime,
+        head: str | None,
+        reason: str,
+        due_at: datetime | None,
+        remind_at: datetime | None,
+    ) -> None:
+        # The transition that follows syncs due_at and the red mark with this assignment.
         self.assigned_unit = dict(unit)
         self.assignments.append(
             Assignment(
@@ -470,10 +473,6 @@ class Ticket:
                 due_at=due_at,
                 remind_at=remind_at,
             )
-        )
-        self._sync_clock()
-        self.transition(
-            to, at=at, actor_role=actor_role, actor_id=actor_id, unit=from_unit, note=note
         )
 
     def flag(self, flag: str) -> None:

@@ -18,7 +18,7 @@ from chalicelib.domain.open311 import (
 from chalicelib.domain.ports import ApiKeys, Clock, TenantDirectory, TicketRepository
 from chalicelib.domain.tenants import Tenant
 from chalicelib.domain.tickets import CLOSED_STATES
-from chalicelib.service.reports import ReportService, plausible_id
+from chalicelib.service.reports import ReportService, find_ticket
 
 WINDOW = timedelta(days=90)
 MAX_PAGE_SIZE = 100
@@ -101,9 +101,7 @@ class Open311Service:
 
     def request(self, jurisdiction_id: str | None, request_id: str) -> list[dict[str, Any]]:
         tenant = self._tenant(jurisdiction_id)
-        ticket = (
-            self._tickets.get(tenant.tenant_id, request_id) if plausible_id(request_id) else None
-        )
+        ticket = find_ticket(self._tickets, tenant.tenant_id, request_id)
         if ticket is None:
             raise NotFound(f"no service request {request_id!r}")
         return [request_view(ticket, tenant, self._media)]
@@ -114,12 +112,7 @@ class Open311Service:
         if ids:
             found = []
             for request_id in ids.split(",")[:MAX_PAGE_SIZE]:
-                request_id = request_id.strip()
-                ticket = (
-                    self._tickets.get(tenant.tenant_id, request_id)
-                    if plausible_id(request_id)
-                    else None
-                )
+                ticket = find_ticket(self._tickets, tenant.tenant_id, request_id.strip())
                 # A list never shows private reports, not even when asked for by id.
                 if ticket is not None and not ticket.private:
                     found.append(request_view(ticket, tenant, self._media))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -67,7 +67,7 @@ class Examined:
     lat: float | None = None
     lon: float | None = None
     taken_at: datetime | None = None
-    notes: list[str] = field(default_factory=list)
+    geotag_problem: str | None = None
 
 
 class PhotoService:
@@ -214,9 +214,8 @@ class PhotoService:
             lat=geotag.lat,
             lon=geotag.lon,
             taken_at=geotag.taken_at,
+            geotag_problem=geotag.problem,
         )
-        if geotag.problem:
-            examined.notes.append(f"no geotag: {geotag.problem}")
         return examined
 
     def _apply(
@@ -245,6 +244,15 @@ class PhotoService:
         ticket.location = decision.location
         for flag in decision.flags:
             ticket.flag(flag)
+        log.info(
+            "photo located",
+            extra={
+                "tenant": ticket.tenant,
+                "ticket": ticket.ticket_id,
+                "decision": decision.note,
+                "geotag_problem": examined.geotag_problem,
+            },
+        )
         self._router.route(ticket)
         return PhotoOutcome.ACCEPTED
 

@@ -184,7 +184,7 @@ class ReportService:
 
     def view(self, tenant_id: str, ticket_id: str, caller: Principal | None) -> dict[str, Any]:
         tenant = self.tenant(tenant_id)
-        ticket = self._tickets.get(tenant.tenant_id, ticket_id) if plausible_id(ticket_id) else None
+        ticket = find_ticket(self._tickets, tenant.tenant_id, ticket_id)
         if ticket is None:
             raise NotFound(f"no report {ticket_id!r} in {tenant_id}")
         audience = Audience.PUBLIC
@@ -271,9 +271,7 @@ class ReportService:
         if not isinstance(body, Mapping):
             raise MalformedRequest("the request body must be a JSON object")
         location = parse_location(body, "location", LocationSource.MANUAL)
-        ticket = None
-        if plausible_id(ticket_id):
-            ticket = self._tickets.get(tenant.tenant_id, ticket_id)
+        ticket = find_ticket(self._tickets, tenant.tenant_id, ticket_id)
         if ticket is None:
             raise NotFound(f"no report {ticket_id!r} in {tenant_id}")
         operator = caller.has_role(Role.OPERATOR, tenant.tenant_id)
@@ -341,9 +339,7 @@ class ReportService:
     def staff_view(self, tenant_id: str, ticket_id: str, caller: Principal) -> dict[str, Any]:
         tenant = self.tenant(tenant_id)
         require_staff(caller, tenant.tenant_id)
-        ticket = None
-        if plausible_id(ticket_id):
-            ticket = self._tickets.get(tenant.tenant_id, ticket_id)
+        ticket = find_ticket(self._tickets, tenant.tenant_id, ticket_id)
         if ticket is None:
             raise NotFound(f"no ticket {ticket_id!r} in {tenant_id}")
         require_staff_access(caller, ticket)
@@ -378,3 +374,10 @@ def _parse_near(near: str | None) -> Coordinates:
 
 def plausible_id(ticket_id: str) -> bool:
     return len(ticket_id) == 32 and all(c in "0123456789abcdef" for c in ticket_id)
+
+
+def find_ticket(tickets: TicketRepository, tenant: str, ticket_id: object) -> Ticket | None:
+    """A tenant's ticket by id; an id we never issue is not worth a database read."""
+    if not isinstance(ticket_id, str) or not plausible_id(ticket_id):
+        return None
+    return tickets.get(tenant, ticket_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.domain.areas import Outside
+from chalicelib.domain.placement import Outside
 from chalicelib.domain.ports import Clock, TenantDirectory, UnitHeads
 from chalicelib.domain.sla import start_clock
 from chalicelib.domain.tickets import Status, Ticket

@@ -37,7 +37,7 @@ from chalicelib.domain.workflow import (
     check_note,
     has_fresh_evidence,
 )
-from chalicelib.service.reports import UPLOAD_URL_SECONDS, SubmittedReport, plausible_id
+from chalicelib.service.reports import UPLOAD_URL_SECONDS, SubmittedReport, find_ticket
 from chalicelib.service.views import Audience, ticket_view
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class TicketActions:
     def _load(self, tenant_id: str, ticket_id: str) -> Ticket:
         if self._tenants.get(tenant_id) is None:
             raise NotFound(f"no tenant {tenant_id!r}", code="unknown_tenant")
-        ticket = self._tickets.get(tenant_id, ticket_id) if plausible_id(ticket_id) else None
+        ticket = find_ticket(self._tickets, tenant_id, ticket_id)
         if ticket is None:
             raise NotFound(f"no ticket {ticket_id!r} in {tenant_id}")
         return ticket
@@ -184,10 +184,7 @@ class TicketActions:
             ) from None
         message = note or REJECT_MESSAGES[reason]
         if reason is RejectReason.DUPLICATE:
-            original_id = body.get("duplicate_of")
-            original = None
-            if isinstance(original_id, str) and plausible_id(original_id):
-                original = self._tickets.get(ticket.tenant, original_id)
+            original = find_ticket(self._tickets, ticket.tenant, body.get("duplicate_of"))
             if original is None or original.ticket_id == ticket.ticket_id:
                 raise InvalidRequest(
                     "duplicate_of must name another ticket of this tenant", field="duplicate_of"
