@@ -29,6 +29,7 @@ from chalicelib.http import (
     required_caller,
 )
 from chalicelib.observability import configure_logging
+from chalicelib.service import operations
 from chalicelib.service.staff import ledger_csv
 
 configure_logging()
@@ -331,3 +332,38 @@ def on_ticket_changed(event: DynamoDBEvent) -> dict[str, Any]:
 def overdue_scan(event: CloudWatchEvent) -> dict[str, object]:
     """Reminders a day ahead; one sanction, red mark and escalation per overdue assignment."""
     return bootstrap.services().scan.run().as_dict()
+
+
+# --- Admin functions, run from the Lambda console with a JSON test event (docs/deploy.md) ----
+
+
+@app.lambda_function(name="admin_run_overdue_scan")
+def admin_run_overdue_scan(event: object, context: object) -> dict[str, Any]:
+    """`{}`: the hourly scan, now. Running it twice records nothing twice."""
+    if event not in ({}, None):
+        return operations.run(operations.refuse_fields, event)
+    return {"ok": True, **bootstrap.services().scan.run().as_dict()}
+
+
+@app.lambda_function(name="admin_load_tenant")
+def admin_load_tenant(event: object, context: object) -> dict[str, Any]:
+    """`{"tenant": "jakarta", "check_only": false}`: the bundle under tenants/jakarta/."""
+    return operations.run(bootstrap.services().require_operations().load_tenant, event)
+
+
+@app.lambda_function(name="admin_appoint_head")
+def admin_appoint_head(event: object, context: object) -> dict[str, Any]:
+    """`{"tenant", "unit", "name", "username"?, "nip"?, "since"?}`."""
+    return operations.run(bootstrap.services().require_operations().appoint_head, event)
+
+
+@app.lambda_function(name="admin_reassign_ticket")
+def admin_reassign_ticket(event: object, context: object) -> dict[str, Any]:
+    """`{"tenant", "ticket", "unit", "note", "by", "expected_version"?}`."""
+    return operations.run(bootstrap.services().require_operations().reassign_ticket, event)
+
+
+@app.lambda_function(name="admin_export_ledger")
+def admin_export_ledger(event: object, context: object) -> dict[str, Any]:
+    """`{"tenant", "period": "YYYY-MM"}`: CSV and JSON under exports/<tenant>/."""
+    return operations.run(bootstrap.services().require_operations().export_ledger, event)

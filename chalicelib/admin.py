@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,26 +22,34 @@ CONFIG_FILE = "tenant.json"
 
 def read_bundle(folder: Path) -> TenantBundle:
     """Validate a tenant bundle folder completely before anything is written."""
-    path = folder / CONFIG_FILE
-    config_bytes = _read(path)
+    return read_bundle_from(lambda name: _read(folder / name), str(folder), folder.name)
+
+
+def read_bundle_from(read: Callable[[str], bytes], location: str, expected_id: str) -> TenantBundle:
+    """Validate a bundle whose files `read(name)` returns (a folder, or a prefix in S3).
+
+    `location` prefixes every error message; the bundle's `id` must equal `expected_id`.
+    """
+    path = f"{location}/{CONFIG_FILE}"
+    config_bytes = read(CONFIG_FILE)
     config = _json(config_bytes, path)
     name = config.get("boundaries") if isinstance(config, dict) else None
     if not isinstance(name, str) or Path(name).name != name or not name.endswith(".geojson"):
         raise TenantConfigError(
             f"{path}: field 'boundaries' must name a .geojson file in the bundle folder"
         )
-    boundaries_path = folder / name
-    boundaries_bytes = _read(boundaries_path)
+    boundaries_path = f"{location}/{name}"
+    boundaries_bytes = read(name)
     bundle = parse_bundle(
         config,
         _json(boundaries_bytes, boundaries_path),
         revision=revision_of(config_bytes, boundaries_bytes),
-        config_source=str(path),
-        boundaries_source=str(boundaries_path),
+        config_source=path,
+        boundaries_source=boundaries_path,
     )
-    if bundle.tenant.tenant_id != folder.name:
+    if bundle.tenant.tenant_id != expected_id:
         raise TenantConfigError(
-            f"{path}: field 'id' is {bundle.tenant.tenant_id!r} but the folder is {folder.name!r}"
+            f"{path}: field 'id' is {bundle.tenant.tenant_id!r} but the folder is {expected_id!r}"
         )
     return bundle
 
@@ -54,7 +63,7 @@ def _read(path: Path) -> bytes:
         raise TenantConfigError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _json(data: bytes, path: Path) -> Any:
+def _json(data: bytes, path: str) -> Any:
     try:
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -94,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check-tenant":
             for folder in args.folders:
-                print(f"ok: {_describe(read_bundle(folder))}")
+                print(f"ok: {describe(read_bundle(folder))}")
             return 0
         from chalicelib import bootstrap
 
@@ -127,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.name} heads {name} from {since.isoformat()}")
             return 0
         for bundle in load_bundles(args.folders, services.tenants):
-            print(f"loaded: {_describe(bundle)}")
+            print(f"loaded: {describe(bundle)}")
     except TenantConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -152,7 +161,7 @@ def appoint_head(
     return unit.name
 
 
-def _describe(bundle: TenantBundle) -> str:
+def describe(bundle: TenantBundle) -> str:
     tenant, jurisdiction = bundle.tenant, bundle.jurisdiction
     return (
         f"{tenant.tenant_id} ({tenant.name}) revision {tenant.revision}: "

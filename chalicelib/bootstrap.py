@@ -19,6 +19,7 @@ from chalicelib.domain.ports import (
 )
 from chalicelib.service.notifications import Notifier
 from chalicelib.service.open311 import Open311Service
+from chalicelib.service.operations import ConsoleOperations
 from chalicelib.service.photos import PhotoService
 from chalicelib.service.reports import ReportService
 from chalicelib.service.routing import Router
@@ -45,11 +46,17 @@ class Services:
     keys: ApiKeys
     open311: Open311Service
     notifier: Notifier | None = None
+    operations: ConsoleOperations | None = None
 
     def require_notifier(self) -> Notifier:
         if self.notifier is None:
             raise RuntimeError("UNIT_TOPIC_ARN and REPORTER_TOPIC_ARN are not configured")
         return self.notifier
+
+    def require_operations(self) -> ConsoleOperations:
+        if self.operations is None:
+            raise RuntimeError("OPERATIONS_BUCKET is not configured")
+        return self.operations
 
 
 _lock = threading.Lock()
@@ -67,7 +74,7 @@ def build(settings: Settings, clock: Clock) -> Services:
 
     from chalicelib.adapters import dynamodb
     from chalicelib.adapters.cognito import CognitoTokenVerifier, issuer_for
-    from chalicelib.adapters.s3 import S3PhotoStore, S3UploadSigner
+    from chalicelib.adapters.s3 import S3OperationsFiles, S3PhotoStore, S3UploadSigner
     from chalicelib.adapters.sns import SnsPublisher
     from chalicelib.domain.notifications import Audience
 
@@ -131,8 +138,20 @@ def build(settings: Settings, clock: Clock) -> Services:
             Audience.REPORTER: settings.reporter_topic_arn,
         }
         notifier = Notifier(SnsPublisher(sns, topics), settings.public_base_url)
+    sanctions = SanctionsService(tenants, ledger)
+    operations = None
+    if settings.operations_bucket:
+        operations = ConsoleOperations(
+            tenants=tenants,
+            heads=heads,
+            actions=actions,
+            sanctions=sanctions,
+            files=S3OperationsFiles(s3, settings.operations_bucket),
+            clock=clock,
+        )
     return Services(
         notifier=notifier,
+        operations=operations,
         settings=settings,
         clock=clock,
         tickets=tickets,
@@ -145,7 +164,7 @@ def build(settings: Settings, clock: Clock) -> Services:
         staff=StaffService(tickets, tenants, settings.media_base_url, ledger),
         ledger=ledger,
         scan=OverdueScan(tickets, ledger, tenants, heads, clock),
-        sanctions=SanctionsService(tenants, ledger),
+        sanctions=sanctions,
         keys=keys,
         open311=Open311Service(
             tickets,

@@ -25,6 +25,8 @@ class Settings:
     unit_topic_arn: str | None = None
     reporter_topic_arn: str | None = None
     public_base_url: str = ""
+    # Only the admin functions use it: tenant bundles in, ledger exports out.
+    operations_bucket: str = ""
     # Only the local stack sets these: moto's endpoint and the JWKS it serves.
     endpoint_url: str | None = None
     jwks_url: str | None = None
@@ -65,6 +67,7 @@ class Settings:
             unit_topic_arn=env.get("UNIT_TOPIC_ARN") or None,
             reporter_topic_arn=env.get("REPORTER_TOPIC_ARN") or None,
             public_base_url=env.get("PUBLIC_BASE_URL", ""),
+            operations_bucket=env.get("OPERATIONS_BUCKET", ""),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             jwks_url=env.get("COGNITO_JWKS_URL") or None,
         )

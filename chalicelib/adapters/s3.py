@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.errors import TenantConfigError
 from chalicelib.domain.ports import PresignedPost
 
 
@@ -77,3 +78,34 @@ class S3PhotoStore:
             # Keys are unique per photo, so a copy never changes once written.
             CacheControl="public, max-age=31536000, immutable",
         )
+
+
+class S3OperationsFiles:
+    """The private operations bucket (tenants/<id>/ bundles in, exports/<tenant>/ out)."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def location(self, key: str) -> str:
+        return f"s3://{self._bucket}/{key}"
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        try:
+            response = self._client.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            # Without s3:ListBucket (not granted) S3 answers AccessDenied for a missing key.
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied"):
+                raise TenantConfigError(f"{self.location(key)}: file not found") from None
+            raise
+        if int(response.get("ContentLength") or 0) > max_bytes:
+            response["Body"].close()
+            raise TenantConfigError(
+                f"{self.location(key)}: larger than {max_bytes // (1024 * 1024)} MiB"
+            )
+        data: bytes = response["Body"].read()
+        return data
+
+    def write(self, key: str, data: bytes, content_type: str) -> str:
+        self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
+        return self.location(key)

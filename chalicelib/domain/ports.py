@@ -154,6 +154,22 @@ class SanctionLedger(Protocol):
     def period(self, tenant: str, period: str) -> Sequence[Sanction]: ...
 
 
+class OperationsFiles(Protocol):
+    """The private operations bucket: tenant bundles in, ledger exports out."""
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        """The object's bytes; TenantConfigError naming the location when it is missing."""
+        ...
+
+    def write(self, key: str, data: bytes, content_type: str) -> str:
+        """Store `data` under `key`; returns its location (s3://bucket/key)."""
+        ...
+
+    def location(self, key: str) -> str:
+        """How `key` is named to an admin (s3://bucket/key)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ApiClient:
     """An Open311 client application, allowed to post requests for one tenant."""

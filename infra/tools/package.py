@@ -20,13 +20,20 @@ from infra.provision import TEMPLATE_PATH, load_template
 from infra.tools.check_package import check_package
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = (
-    "APIHandler",
-    "ProcessPhotos",
-    "TriageDeadPhotos",
-    "NotifyTicketChanges",
-    "OverdueScan",
-)
+# Chalice's logical id of each function -> (the name after "${AWS::StackName}-", its role).
+# The roles and log groups (<LogicalId>Logs) are in infra/template.yaml.
+FUNCTIONS: dict[str, tuple[str, str]] = {
+    "APIHandler": ("api", "APIHandlerRole"),
+    "ProcessPhotos": ("process-photos", "ProcessPhotosRole"),
+    "TriageDeadPhotos": ("triage-dead-photos", "TriageDeadPhotosRole"),
+    "NotifyTicketChanges": ("notify-ticket-changes", "NotifyTicketChangesRole"),
+    "OverdueScan": ("overdue-scan", "OverdueScanRole"),
+    "AdminRunOverdueScan": ("admin-run-overdue-scan", "OverdueScanRole"),
+    "AdminLoadTenant": ("admin-load-tenant", "AdminLoadTenantRole"),
+    "AdminAppointHead": ("admin-appoint-head", "AdminAppointHeadRole"),
+    "AdminReassignTicket": ("admin-reassign-ticket", "AdminReassignTicketRole"),
+    "AdminExportLedger": ("admin-export-ledger", "AdminExportLedgerRole"),
+}
 
 ENVIRONMENT: dict[str, Any] = {
     "TICKETS_TABLE": {"Ref": "TicketsTable"},
@@ -42,6 +49,7 @@ ENVIRONMENT: dict[str, Any] = {
     "TICKETS_STREAM_ARN": {"Fn::GetAtt": ["TicketsTable", "StreamArn"]},
     "PHOTO_QUEUE_NAME": {"Fn::GetAtt": ["PhotoQueue", "QueueName"]},
     "PHOTO_DLQ_NAME": {"Fn::GetAtt": ["PhotoDeadLetterQueue", "QueueName"]},
+    "OPERATIONS_BUCKET": {"Ref": "OperationsBucket"},
     "PUBLIC_BASE_URL": {
         "Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.amazonaws.com/api"
     },
@@ -83,6 +91,36 @@ def merge_template() -> dict[str, Any]:
     }
     resources.update(operations_resources())
     return template
+
+
+def bind_functions(sam: dict[str, Any]) -> dict[str, Any]:
+    """Give each packaged function its name, its role and log group, and exact event sources.
+
+    A merge can only add keys, so what Chalice wrote itself is replaced here: the placeholder
+    role of .chalice/config.json, and the queue ARN it spells from the app's default queue name.
+    """
+    resources = sam["Resources"]
+    packaged = {
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    if packaged != set(FUNCTIONS):
+        raise SystemExit(
+            f"functions in the app {sorted(packaged)} differ from FUNCTIONS {sorted(FUNCTIONS)}: "
+            "add the new function, its role and its log group"
+        )
+    for logical_id, (name, role) in FUNCTIONS.items():
+        function = resources[logical_id]
+        properties = function["Properties"]
+        properties["FunctionName"] = {"Fn::Sub": f"${{AWS::StackName}}-{name}"}
+        properties["Role"] = {"Fn::GetAtt": [role, "Arn"]}
+        function["DependsOn"] = [f"{logical_id}Logs"]
+        for event in properties.get("Events", {}).values():
+            if event["Type"] == "SQS":
+                queue = event["Properties"]["Queue"]
+                event["Properties"]["Queue"] = {"Fn::GetAtt": queue["Fn::GetAtt"]}
+    return sam
 
 
 def _alarm(description: str, metric: dict[str, Any], threshold: float) -> dict[str, Any]:
@@ -248,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     if build.returncode != 0:
         print(f"chalice package failed ({build.returncode})", file=sys.stderr)
         return 1
+    sam_path = out / "sam.json"
+    sam = bind_functions(json.loads(sam_path.read_text(encoding="utf-8")))
+    sam_path.write_text(json.dumps(sam, indent=2), encoding="utf-8")
     lint = subprocess.run(
         [sys.executable, "-m", "cfnlint", str(out / "sam.json")],
         capture_output=True,

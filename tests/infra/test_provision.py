@@ -42,6 +42,7 @@ OUTPUT_NAMES = {
     "SanctionsTableName",
     "UnitNotificationsTopicArn",
     "ReporterNotificationsTopicArn",
+    "OperationsBucketName",
 }
 
 
@@ -157,6 +158,7 @@ def test_provision_returns_every_output_named_after_the_stack(stack: dict[str, s
     assert stack["TicketsTableName"] == f"{STACK_NAME}-tickets"
     assert stack["TenantsTableName"] == f"{STACK_NAME}-tenants"
     assert stack["UploadsBucketName"] == f"{STACK_NAME}-uploads-{ACCOUNT_ID}"
+    assert stack["OperationsBucketName"] == f"{STACK_NAME}-operations-{ACCOUNT_ID}"
     assert stack["PhotoQueueArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{STACK_NAME}-photo"
     assert stack["PhotoDeadLetterQueueUrl"].endswith(f"/{STACK_NAME}-photo-dlq")
     assert stack["UserPoolArn"].endswith(f":userpool/{stack['UserPoolId']}")
