@@ -62,7 +62,7 @@ def parse_tenant(data: object, source: str = "tenant.json") -> Tenant:
     if not isinstance(data, Mapping):
         raise TenantConfigError(f"{source}: the document must be a JSON object")
     tenant_id = _text(data, "id", source)
-    if not TENANT_ID.match(tenant_id):
+    if not TENANT_ID.fullmatch(tenant_id):
         raise TenantConfigError(
             f"{source}: field 'id' must be lowercase letters, digits and dashes, got {tenant_id!r}"
         )

@@ -14,9 +14,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.errors import DomainError, InvalidRequest, TenantConfigError
+from chalicelib.domain.errors import (
+    DomainError,
+    InvalidRequest,
+    NotFound,
+    TenantConfigError,
+)
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.ports import Clock, Head, OperationsFiles, TenantDirectory, UnitHeads
+from chalicelib.domain.tenants import TENANT_ID
 from chalicelib.service.staff import SanctionsService, ledger_csv
 from chalicelib.service.workflow import TicketActions
 
@@ -26,7 +32,9 @@ BUNDLES_PREFIX = "tenants/"
 EXPORTS_PREFIX = "exports/"
 # Jakarta's boundaries file is 0.4 MB; a bundle file beyond this is a mistake, not a region.
 MAX_BUNDLE_FILE_BYTES = 20 * 1024 * 1024
-TENANT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+MAX_FIELD_CHARS = 2_000  # the longest field is a handover note (MAX_NOTE)
+MAX_NAME_CHARS = 200
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 
 class ConsoleOperations:
@@ -89,14 +97,17 @@ class ConsoleOperations:
         head = Head(
             name=_text(fields["name"], "name"),
             since=since,
-            username=fields.get("username") or None,
-            nip=fields.get("nip") or None,
+            username=_text(fields["username"], "username") if fields.get("username") else None,
+            nip=_text(fields["nip"], "nip") if fields.get("nip") else None,
         )
-        from chalicelib.admin import appoint_head
-
-        unit_name = appoint_head(
-            self._tenants, self._heads, tenant=fields["tenant"], unit_id=fields["unit"], head=head
-        )
+        tenant_id = _tenant_id(fields["tenant"])
+        if self._tenants.get(tenant_id) is None:
+            raise NotFound(f"no tenant {tenant_id!r}", code="unknown_tenant")
+        unit = self._tenants.jurisdiction(tenant_id).unit(fields["unit"])
+        if unit is None:
+            raise InvalidRequest(f"{tenant_id}: no unit {fields['unit']!r}", field="unit")
+        self._heads.appoint(tenant_id, unit.unit_id, head)
+        unit_name = unit.name
         log.info("unit head appointed", extra={"tenant": fields["tenant"], "unit": fields["unit"]})
         return {
             "tenant": fields["tenant"],
@@ -121,7 +132,7 @@ class ConsoleOperations:
             subject=f"console:{by}",
             username=by,
             roles=frozenset({Role.ADMIN}),
-            tenant=fields["tenant"],
+            tenant=_tenant_id(fields["tenant"]),
         )
         body: dict[str, Any] = {
             "action": "coordinate",
@@ -144,9 +155,10 @@ class ConsoleOperations:
         """``{"tenant", "period": "YYYY-MM"}``: the payroll CSV and the full JSON, side by side."""
         fields = _fields(event, required={"tenant": str, "period": str}, optional={"by": str})
         tenant_id = _tenant_id(fields["tenant"])
+        by = _text(fields["by"], "by") if "by" in fields else "console"
         admin = Principal(
-            subject=f"console:{fields.get('by') or 'export'}",
-            username=fields.get("by") or "console",
+            subject=f"console:{by}",
+            username=by,
             roles=frozenset({Role.ADMIN}),
             tenant=tenant_id,
         )
@@ -177,7 +189,7 @@ def run(operation: Callable[[object], dict[str, Any]], event: object) -> dict[st
         return {"ok": True, **operation(event)}
     except DomainError as exc:
         error: dict[str, Any] = {"code": exc.code, "message": str(exc)}
-        if exc.field:
+        if exc.field is not None:
             error["field"] = exc.field
     except TenantConfigError as exc:
         error = {"code": "invalid_bundle", "message": str(exc)}
@@ -190,12 +202,12 @@ def _fields(
 ) -> dict[str, Any]:
     if not isinstance(event, Mapping):
         raise InvalidRequest("the event must be a JSON object")
-    unknown = set(event) - set(required) - set(optional)
+    unknown = sorted(str(name)[:50] for name in set(event) - set(required) - set(optional))
     if unknown:
+        expected = ", ".join(repr(name) for name in [*required, *optional]) or "no fields"
         raise InvalidRequest(
-            f"unknown fields: {', '.join(sorted(map(str, unknown)))}; expected "
-            f"{', '.join([*required, *optional])}",
-            field=str(min(map(str, unknown))),
+            f"unknown fields: {', '.join(map(repr, unknown))}; this operation takes {expected}",
+            field=unknown[0],
         )
     for name in required:
         if name not in event:
@@ -208,6 +220,8 @@ def _fields(
         # bool is an int to Python, never to an admin typing a version number.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise InvalidRequest(f"{name} must be a {_KIND_NAMES[kind]}", field=name)
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            raise InvalidRequest(f"{name} is longer than {MAX_FIELD_CHARS} characters", field=name)
         fields[name] = value
     return fields
 
@@ -216,9 +230,11 @@ _KIND_NAMES = {str: "string", bool: "boolean (true or false)", int: "whole numbe
 
 
 def _tenant_id(value: str) -> str:
-    if not value or not set(value) <= TENANT_ID_CHARS:
+    if not TENANT_ID.fullmatch(value):
         raise InvalidRequest(
-            "tenant must be a tenant id: lower-case letters, digits and '-'", field="tenant"
+            "tenant must be a tenant id: a lower-case letter, then up to 40 lower-case letters, "
+            "digits and '-'",
+            field="tenant",
         )
     return value
 
@@ -227,6 +243,8 @@ def _text(value: str, field: str) -> str:
     value = value.strip()
     if not value:
         raise InvalidRequest(f"{field} must not be empty", field=field)
+    if len(value) > MAX_NAME_CHARS:
+        raise InvalidRequest(f"{field} is longer than {MAX_NAME_CHARS} characters", field=field)
     return value
 
 
@@ -239,6 +257,10 @@ def _moment(value: str, field: str) -> datetime:
         ) from None
     if moment.tzinfo is None:
         raise InvalidRequest(f"{field} needs a UTC offset, e.g. +07:00", field=field)
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise InvalidRequest(
+            f"{field} must lie between {EARLIEST_YEAR} and {LATEST_YEAR}", field=field
+        )
     return moment
 
 
