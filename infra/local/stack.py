@@ -128,6 +128,7 @@ class LocalStack:
                 "TICKETS_STREAM_ARN": out["TicketsStreamArn"],
                 "UNIT_TOPIC_ARN": out["UnitNotificationsTopicArn"],
                 "REPORTER_TOPIC_ARN": out["ReporterNotificationsTopicArn"],
+                "OPERATIONS_BUCKET": out["OperationsBucketName"],
                 # On AWS the JWKS lives at the issuer; moto serves the same document locally.
                 "COGNITO_JWKS_URL": f"{moto_url}/{out['UserPoolId']}/.well-known/jwks.json",
             }
@@ -149,6 +150,17 @@ class LocalStack:
         services = bootstrap.services()
         folders = sorted(p for p in TENANTS_DIR.iterdir() if (p / "tenant.json").exists())
         load_bundles(folders, services.tenants)
+        # The bucket admin-load-tenant reads, holding the shipped bundles as an admin uploads them.
+        import boto3
+
+        s3 = boto3.client("s3", region_name=REGION)
+        for folder in folders:
+            for file in sorted(folder.iterdir()):
+                s3.put_object(
+                    Bucket=self.outputs["OperationsBucketName"],
+                    Key=f"tenants/{folder.name}/{file.name}",
+                    Body=file.read_bytes(),
+                )
         since = self._clock.now()
         for user in DEMO_USERS:
             if user.role == "official" and user.unit:
@@ -484,6 +496,16 @@ def _lambda_context(function_name: str) -> Any:
     )
 
 
+# The functions an admin runs from the Lambda console (app.py), invokable here the same way.
+ADMIN_FUNCTIONS = (
+    "admin_load_tenant",
+    "admin_appoint_head",
+    "admin_reassign_ticket",
+    "admin_run_overdue_scan",
+    "admin_export_ledger",
+)
+
+
 class ControlHandler(BaseHTTPRequestHandler):
     """Loopback-only control endpoint; never part of the app or its package."""
 
@@ -542,8 +564,19 @@ class ControlHandler(BaseHTTPRequestHandler):
                 return
             result = self.stack.run_schedule(name)
             self._send(200, {"schedule": name, "result": result})
+        elif self.path.startswith("/functions/") and self.path.endswith("/invoke"):
+            self._invoke(self.path.removeprefix("/functions/").removesuffix("/invoke"), body)
         else:
             self._send(404, {"error": {"code": "not_found", "message": self.path}})
+
+    def _invoke(self, name: str, event: Any) -> None:
+        """An admin function with `event`, as the Lambda console's Test button does."""
+        module = self.stack._app_module
+        if name not in ADMIN_FUNCTIONS or module is None:
+            known = ", ".join(ADMIN_FUNCTIONS)
+            self._send(404, {"error": {"code": "unknown_function", "message": f"known: {known}"}})
+            return
+        self._send(200, getattr(module, name)(event, _lambda_context(name)))
 
     def _advance(self, body: Any) -> None:
         if not isinstance(body, dict) or set(body) - {"days", "hours"} or not body:
@@ -582,7 +615,8 @@ def _banner(stack: LocalStack) -> str:
 Cepat Respon local stack is up.
 
   API               {stack.api_url}        (try: curl {stack.api_url}/v1/tenants)
-  control endpoint  {stack.control_url}        (POST /clock/advance, POST /schedules/NAME/run, GET /health)
+  control endpoint  {stack.control_url}        (POST /clock/advance, POST /schedules/NAME/run,
+                                              POST /functions/admin_NAME/invoke, GET /health)
   AWS (moto)        {os.environ["AWS_ENDPOINT_URL"]}        (region {REGION}, any credentials)
 
 Demo users, passwords and ID tokens (valid 1 hour): {LOCAL_DIR / "demo-users.json"}

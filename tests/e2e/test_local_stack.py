@@ -289,3 +289,32 @@ def test_demo_open311_key_posts_a_request_that_lands_with_kelurahan_gambir(
     assert created.status_code == 201
     assert fetched.status_code == 200
     assert fetched.json()[0]["agency_responsible"] == "Kelurahan Gambir"
+
+
+def test_admin_functions_run_through_the_control_endpoint_as_from_the_lambda_console(
+    stack: RunningStack,
+) -> None:
+    def invoke(name: str, event: object) -> requests.Response:
+        return requests.post(f"{stack.control}/functions/{name}/invoke", json=event, timeout=30)
+
+    checked = invoke("admin_load_tenant", {"tenant": "jakarta", "check_only": True})
+    missing = invoke("admin_load_tenant", {"tenant": "maluku-utara"})
+    appointed = invoke(
+        "admin_appoint_head",
+        {"tenant": "banda-aceh", "unit": "gampong:11.71.01.2001", "name": "Keuchik Baru"},
+    )
+    exported = invoke("admin_export_ledger", {"tenant": "jakarta", "period": "2026-11"})
+    scanned = invoke("admin_run_overdue_scan", {})
+    unknown = invoke("process_photos", {})
+
+    assert checked.json()["ok"] is True
+    assert checked.json()["loaded"] is False
+    assert checked.json()["units"] == 405
+    assert missing.json()["error"]["code"] == "invalid_bundle"
+    assert "tenants/maluku-utara/tenant.json: file not found" in missing.json()["error"]["message"]
+    assert appointed.json()["ok"] is True
+    assert appointed.json()["unit"]["name"]
+    assert exported.json()["ok"] is True
+    assert exported.json()["csv"].endswith("exports/jakarta/tkd-ledger-2026-11.csv")
+    assert scanned.json()["ok"] is True
+    assert unknown.status_code == 404
