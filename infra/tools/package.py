@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.provision import TEMPLATE_PATH, load_template
+from infra.provision import TEMPLATE_PATH, ProvisionError, _creation_order, load_template
 from infra.tools.check_package import check_package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,15 +50,22 @@ ENVIRONMENT: dict[str, Any] = {
     "PHOTO_QUEUE_NAME": {"Fn::GetAtt": ["PhotoQueue", "QueueName"]},
     "PHOTO_DLQ_NAME": {"Fn::GetAtt": ["PhotoDeadLetterQueue", "QueueName"]},
     "OPERATIONS_BUCKET": {"Ref": "OperationsBucket"},
-    "PUBLIC_BASE_URL": {
-        "Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.amazonaws.com/api"
-    },
+    # A parameter, not a reference to the API: the API refers to the function, so the function
+    # cannot refer to the API without a circular dependency.
+    "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
 }
 
 
 def merge_template() -> dict[str, Any]:
     """infra/template.yaml plus what ties Chalice's functions to its resources."""
     template = load_template(TEMPLATE_PATH)
+    template.setdefault("Parameters", {})["PublicBaseUrl"] = {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": "^(https://[^/]+(/.*[^/])?)?$",
+        "Description": "Where citizens and staff reach the API, without a trailing slash "
+        "(the EndpointURL output, or a custom domain): links in notifications and Open311",
+    }
     resources = template["Resources"]
     for name in FUNCTIONS:
         resources[name] = {"Properties": {"Environment": {"Variables": dict(ENVIRONMENT)}}}
@@ -258,6 +265,17 @@ def operations_resources() -> dict[str, Any]:
     }
 
 
+def dependency_cycle(template: dict[str, Any]) -> str | None:
+    """What CloudFormation would refuse as a circular dependency (cfn-lint misses some through
+    the API's definition), or None."""
+    resources = template["Resources"]
+    try:
+        _creation_order(resources, set(resources))
+    except ProvisionError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.tools.package")
     parser.add_argument("--stage", default="prod", choices=("dev", "prod"))
@@ -289,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     sam_path = out / "sam.json"
     sam = bind_functions(json.loads(sam_path.read_text(encoding="utf-8")))
     sam_path.write_text(json.dumps(sam, indent=2), encoding="utf-8")
+    cycle = dependency_cycle(sam)
+    if cycle:
+        print(f"the packaged template has a {cycle}", file=sys.stderr)
+        return 1
     lint = subprocess.run(
         [sys.executable, "-m", "cfnlint", str(out / "sam.json")],
         capture_output=True,

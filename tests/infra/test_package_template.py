@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from chalicelib.config import Settings
 from infra.provision import load_template
-from infra.tools.package import ENVIRONMENT, FUNCTIONS, merge_template
+from infra.tools.package import ENVIRONMENT, FUNCTIONS, dependency_cycle, merge_template
 
 
 def test_every_function_gets_every_setting_the_app_requires_from_the_stack() -> None:
@@ -17,14 +19,21 @@ def test_every_function_gets_every_setting_the_app_requires_from_the_stack() -> 
     assert settings.sanctions_table == "x"
 
 
-def test_every_reference_in_the_settings_names_a_resource_of_the_template() -> None:
-    resources = set(load_template()["Resources"]) | {"RestAPI"}
+def test_every_reference_in_the_settings_names_a_resource_or_parameter_of_the_template() -> None:
+    merged = merge_template()
+    names = set(load_template()["Resources"]) | set(merged["Parameters"])
 
     for value in ENVIRONMENT.values():
         if "Ref" in value:
-            assert value["Ref"] in resources
+            assert value["Ref"] in names
         elif "Fn::GetAtt" in value:
-            assert value["Fn::GetAtt"][0] in resources
+            assert value["Fn::GetAtt"][0] in names
+
+
+def test_no_setting_refers_to_the_api_which_refers_to_the_functions() -> None:
+    # RestAPI's definition names APIHandler; a setting naming RestAPI would be a cycle that
+    # CloudFormation refuses at deploy time.
+    assert "RestAPI" not in json.dumps(ENVIRONMENT)
 
 
 def test_event_sources_use_partial_batch_responses_and_the_dead_letter_destination() -> None:
@@ -64,3 +73,21 @@ def test_admins_get_a_dashboard_and_alarms_on_dead_letters_scan_failures_and_5xx
         if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
     }
     assert dead_letter_queues == {"PhotoDeadLetterQueue", "TicketEventsDeadLetterQueue"}
+
+
+def test_a_function_setting_naming_the_api_is_caught_as_a_circular_dependency() -> None:
+    merged = merge_template()
+    resources = merged["Resources"]
+    # The API's definition names the function, as Chalice's packaged RestAPI does.
+    resources["RestAPI"] = {
+        "Type": "AWS::Serverless::Api",
+        "Properties": {"DefinitionBody": {"Fn::Sub": "arn:${APIHandler.Arn}/invocations"}},
+    }
+    for name in FUNCTIONS:
+        resources[name]["Type"] = "AWS::Serverless::Function"
+    assert dependency_cycle(merged) is None
+
+    variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    variables["PUBLIC_BASE_URL"] = {"Fn::Sub": "https://${RestAPI}.execute-api"}
+
+    assert dependency_cycle(merged) == "circular dependency through APIHandler"
