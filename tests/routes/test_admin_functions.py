@@ -7,31 +7,30 @@ answers with a JSON object and never raises.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 import app as app_module
-from chalicelib.bootstrap import Services, override
+from chalicelib.bootstrap import override
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.ports import Head
 from chalicelib.domain.tickets import Status
-from chalicelib.service.operations import ConsoleOperations
 from chalicelib.service.staff import ledger_csv
 from tests.fakes import (
-    FakeSanctionLedger,
-    FakeTenantDirectory,
-    FakeTicketRepository,
-    FakeUnitHeads,
     FixedClock,
     fake_services,
 )
-from tests.unit.test_console_operations import BUCKET, MemoryFiles
+from tests.unit.test_console_operations import (
+    BUCKET,
+    Console,
+    MemoryFiles,
+    console,
+    file_report,
+)
 
 GAMBIR = "kelurahan:31.71.01.1001"
 SUDIN_BINA_MARGA_JP = "sudin-bina-marga:31.71"
@@ -48,75 +47,26 @@ FUNCTIONS: dict[str, Function] = {
 }
 
 
-@dataclass
-class Stage:
-    services: Services
-    files: MemoryFiles
-    clock: FixedClock
-
-    @property
-    def tickets(self) -> FakeTicketRepository:
-        assert isinstance(self.services.tickets, FakeTicketRepository)
-        return self.services.tickets
-
-    @property
-    def directory(self) -> FakeTenantDirectory:
-        assert isinstance(self.services.tenants, FakeTenantDirectory)
-        return self.services.tenants
-
-    @property
-    def heads(self) -> FakeUnitHeads:
-        assert isinstance(self.services.heads, FakeUnitHeads)
-        return self.services.heads
-
-    @property
-    def ledger(self) -> FakeSanctionLedger:
-        assert isinstance(self.services.ledger, FakeSanctionLedger)
-        return self.services.ledger
-
-    def state(self) -> dict[str, Any]:
-        return {
-            "tenants": {k: b.tenant.revision for k, b in self.directory.bundles.items()},
-            "heads": copy.deepcopy(self.heads.records),
-            "tickets": copy.deepcopy(self.tickets.items),
-            "sanctions": dict(self.ledger.records),
-            "files": dict(self.files.objects),
-        }
-
-    def file_report(self) -> str:
-        citizen = Principal(subject="warga-7f3a", username="warga", roles=frozenset({Role.CITIZEN}))
-        body = {"category": "sampah", "description": "Sampah menumpuk", "location": MONAS}
-        ticket = self.services.reports.submit("jakarta", citizen, body).ticket
-        assert (ticket.assigned_unit or {}).get("id") == GAMBIR
-        return ticket.ticket_id
-
-    def overdue_ticket(self) -> str:
-        """Filed under Lurah Ahmad, unanswered six days and an hour later: due for a sanction."""
-        self.heads.appoint(
-            "jakarta",
-            GAMBIR,
-            Head(name="Lurah Ahmad", since=FILED - timedelta(days=90), username="lurah.ahmad"),
-        )
-        ticket_id = self.file_report()
-        self.clock.advance(days=6, hours=1)
-        return ticket_id
+def overdue_ticket(stage: Console) -> str:
+    """Filed under Lurah Ahmad, unanswered six days and an hour later: due for a sanction."""
+    stage.heads.appoint(
+        "jakarta",
+        GAMBIR,
+        Head(name="Lurah Ahmad", since=FILED - timedelta(days=90), username="lurah.ahmad"),
+    )
+    ticket_id = file_report(stage)
+    stage.clock.advance(days=6, hours=1)
+    return ticket_id
 
 
 @pytest.fixture
-def stage() -> Iterator[Stage]:
+def stage() -> Iterator[Console]:
     clock = FixedClock(FILED)
     services = fake_services(clock=clock)
     files = MemoryFiles()
-    services.operations = ConsoleOperations(
-        tenants=services.tenants,
-        heads=services.heads,
-        actions=services.actions,
-        sanctions=services.sanctions,
-        files=files,
-        clock=clock,
-    )
+    services.operations = console(services, files)
     override(services)
-    yield Stage(services, files, clock)
+    yield Console(services, files, services.operations, clock)
     override(None)
 
 
@@ -133,9 +83,9 @@ def as_console_shows(answer: Any) -> dict[str, Any]:
 
 
 def test_run_overdue_scan_with_an_empty_event_runs_the_scan_and_returns_its_figures(
-    stage: Stage,
+    stage: Console,
 ) -> None:
-    ticket_id = stage.overdue_ticket()
+    ticket_id = overdue_ticket(stage)
 
     first = as_console_shows(app_module.admin_run_overdue_scan({}, None))
     again = as_console_shows(app_module.admin_run_overdue_scan({}, None))
@@ -163,9 +113,9 @@ def test_run_overdue_scan_with_an_empty_event_runs_the_scan_and_returns_its_figu
     ],
 )
 def test_run_overdue_scan_with_any_field_is_refused_and_scans_nothing(
-    stage: Stage, event: dict[str, Any], field: str
+    stage: Console, event: dict[str, Any], field: str
 ) -> None:
-    stage.overdue_ticket()
+    overdue_ticket(stage)
     before = stage.state()
 
     answer = as_console_shows(app_module.admin_run_overdue_scan(event, None))
@@ -179,7 +129,7 @@ def test_run_overdue_scan_with_any_field_is_refused_and_scans_nothing(
 # --- the four console operations --------------------------------------------------------------
 
 
-def test_admin_load_tenant_loads_the_bundle_from_the_operations_bucket(stage: Stage) -> None:
+def test_admin_load_tenant_loads_the_bundle_from_the_operations_bucket(stage: Console) -> None:
     del stage.directory.bundles["banda-aceh"]
     stage.files.upload_bundle("banda-aceh")
 
@@ -192,7 +142,7 @@ def test_admin_load_tenant_loads_the_bundle_from_the_operations_bucket(stage: St
     assert answer["villages"] == len(stage.directory.jurisdiction("banda-aceh").villages)
 
 
-def test_admin_load_tenant_of_a_missing_bundle_names_where_it_looked(stage: Stage) -> None:
+def test_admin_load_tenant_of_a_missing_bundle_names_where_it_looked(stage: Console) -> None:
     before = stage.state()
 
     answer = as_console_shows(app_module.admin_load_tenant({"tenant": "banda-aceh"}, None))
@@ -207,7 +157,7 @@ def test_admin_load_tenant_of_a_missing_bundle_names_where_it_looked(stage: Stag
     assert stage.state() == before
 
 
-def test_admin_appoint_head_names_the_head_on_the_next_ticket(stage: Stage) -> None:
+def test_admin_appoint_head_names_the_head_on_the_next_ticket(stage: Console) -> None:
     event = {
         "tenant": "jakarta",
         "unit": GAMBIR,
@@ -217,15 +167,15 @@ def test_admin_appoint_head_names_the_head_on_the_next_ticket(stage: Stage) -> N
     }
 
     answer = as_console_shows(app_module.admin_appoint_head(event, None))
-    ticket = stage.tickets.get("jakarta", stage.file_report())
+    ticket = stage.tickets.get("jakarta", file_report(stage))
 
     assert answer["ok"] is True
     assert answer["unit"] == {"id": GAMBIR, "name": "Kelurahan Gambir"}
     assert ticket is not None and ticket.assignments[-1].head == "Lurah Baru"
 
 
-def test_admin_reassign_ticket_hands_the_ticket_over_as_the_named_admin(stage: Stage) -> None:
-    ticket_id = stage.file_report()
+def test_admin_reassign_ticket_hands_the_ticket_over_as_the_named_admin(stage: Console) -> None:
+    ticket_id = file_report(stage)
     event = {
         "tenant": "jakarta",
         "ticket": ticket_id,
@@ -255,8 +205,8 @@ def test_admin_reassign_ticket_hands_the_ticket_over_as_the_named_admin(stage: S
     assert ticket.version == 2
 
 
-def test_admin_export_ledger_writes_csv_and_json_to_the_operations_bucket(stage: Stage) -> None:
-    stage.overdue_ticket()
+def test_admin_export_ledger_writes_csv_and_json_to_the_operations_bucket(stage: Console) -> None:
+    overdue_ticket(stage)
     app_module.admin_run_overdue_scan({}, None)
     admin = Principal(subject="a", username="a", roles=frozenset({Role.ADMIN}), tenant="jakarta")
     ledger = stage.services.sanctions.ledger("jakarta", admin, "2026-12")
@@ -274,7 +224,7 @@ def test_admin_export_ledger_writes_csv_and_json_to_the_operations_bucket(stage:
     assert json.loads(objects["exports/jakarta/tkd-ledger-2026-12.json"]) == ledger
 
 
-def test_admin_functions_need_the_operations_bucket_configured(stage: Stage) -> None:
+def test_admin_functions_need_the_operations_bucket_configured(stage: Console) -> None:
     # A deployment without OPERATIONS_BUCKET is broken, not the event: the invocation fails.
     stage.services.operations = None
 
@@ -333,7 +283,7 @@ def hostile_id(event: object) -> str:
 @pytest.mark.parametrize("event", HOSTILE, ids=hostile_id)
 @pytest.mark.parametrize("name", list(FUNCTIONS))
 def test_no_event_makes_an_admin_function_raise_and_a_refusal_changes_nothing(
-    stage: Stage, name: str, event: object
+    stage: Console, name: str, event: object
 ) -> None:
     stage.files.upload_bundle("jakarta")
     before = stage.state()
@@ -348,7 +298,7 @@ def test_no_event_makes_an_admin_function_raise_and_a_refusal_changes_nothing(
 
 
 @pytest.mark.parametrize("name", list(FUNCTIONS))
-def test_a_null_event_does_not_raise(stage: Stage, name: str) -> None:
+def test_a_null_event_does_not_raise(stage: Console, name: str) -> None:
     # The console sends null when the test event is left empty; only the scan takes no fields.
     before = stage.state()
 
