@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # pyenv's interpreter when present (these machines), else whatever python3.13 is on PATH.
 BASE_PYTHON := $(shell PYENV_VERSION=$(PYTHON_VERSION) pyenv which python3.13 2>/dev/null || command -v python3.13)
 
-.PHONY: run test lint typecheck unit install clean package
+.PHONY: run test lint typecheck unit install clean package test-packaged
 
 $(PY):
 	@test -n "$(BASE_PYTHON)" || { echo "Python 3.13 not found (pyenv install 3.13.0)"; exit 1; }
@@ -40,6 +40,13 @@ test: lint typecheck unit
 # and dist/deployment.zip, checked with cfn-lint and infra/tools/check_package.py.
 package: $(STAMP)
 	$(PY) -m infra.tools.package --stage $(or $(STAGE),prod) --out dist
+
+# The adapter suite against the stack deployed from the packaged template (after `make package`).
+test-packaged: $(STAMP)
+	@for source in infra/template.yaml infra/tools/package.py; do \
+		test dist/sam.json -nt $$source || { echo "dist/sam.json is missing or older than $$source: run make package"; exit 1; }; \
+	done
+	CEPAT_RESPON_STACK_TEMPLATE=dist/sam.json $(VENV)/bin/pytest tests/adapters -q
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

@@ -4,9 +4,14 @@ Works against moto's in-process mock (``moto.mock_aws()``) and against moto's se
 clients follow the ``AWS_ENDPOINT_URL`` environment variable). The template is the only source
 of truth; nothing here repeats a property value:
 
+0. A packaged template (``make package``'s dist/sam.json, with the SAM transform) first loses
+   what needs a Lambda runtime: its functions, API and permissions (``MOTO_DROPPED_TYPES``), with
+   every reference to them replaced (see ``deployable_in_moto``). The rest is infra/template.yaml
+   plus the operations resources, and is deployed like it.
 1. Resources moto's CloudFormation cannot create (Cognito, SQS queue policies, S3 bucket
-   policies) are taken out of the template, together with the outputs that name them, and the
-   rest is created as a real moto CloudFormation stack.
+   policies, CloudWatch alarms) are taken out of the template, together with the outputs that
+   name them, and the rest is created as a real moto CloudFormation stack. A resource moto's
+   CloudFormation skips (a type it has no model for) is an error.
 2. The taken-out resources are created through their service APIs from their own template
    properties, with a small resolver for the intrinsics they use. One deliberate gap: bucket
    policy statements that deny under a condition are left out, because moto would deny every
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import yaml
 
 TEMPLATE_PATH: Path = Path(__file__).with_name("template.yaml")
@@ -83,9 +89,12 @@ _TemplateLoader.add_multi_constructor("!", _construct_intrinsic)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """Parse a CloudFormation YAML template into its JSON form (short forms become ``Fn::``)."""
+    """Parse a CloudFormation template, JSON or YAML, into its JSON form (``!Ref`` -> ``Ref``)."""
     with path.open(encoding="utf-8") as stream:
-        template = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
+        if path.suffix == ".json":
+            template = json.load(stream)
+        else:
+            template = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - SafeLoader subclass
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
         raise ProvisionError(f"{path} is not a CloudFormation template (no Resources)")
     return template
@@ -103,7 +112,7 @@ class _Resource:
 
 
 class _Context:
-    """What the resolver knows: pseudo-parameters, and every resource created so far."""
+    """What the resolver knows: (pseudo-)parameters, and every resource created so far."""
 
     def __init__(self, session: boto3.session.Session, stack_name: str, stack_id: str) -> None:
         self.session = session
@@ -154,7 +163,7 @@ class _Context:
             return self.pseudo[name]
         if name in self.resources:
             return self.resources[name].ref
-        raise ProvisionError(f"cannot resolve Ref {name}: not a known pseudo-parameter or resource")
+        raise ProvisionError(f"cannot resolve Ref {name}: not a known parameter or resource")
 
     def _getatt(self, logical_id: str, attribute: str) -> str:
         resource = self.resources.get(logical_id)
@@ -368,6 +377,17 @@ def moto_enforceable_policy(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "Statement": kept}
 
 
+def _create_alarm(context: _Context, logical_id: str, properties: dict[str, Any]) -> _Resource:
+    # CloudFormation names an unnamed alarm after the stack and the logical id.
+    name = properties.get("AlarmName", f"{context.pseudo['AWS::StackName']}-{logical_id}")
+    cloudwatch = context.client("cloudwatch")
+    cloudwatch.put_metric_alarm(**{**properties, "AlarmName": name})
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    return _Resource(
+        type="AWS::CloudWatch::Alarm", ref=name, attributes={"Arn": str(alarm["AlarmArn"])}
+    )
+
+
 # Resource types moto 5's CloudFormation has no model for (it skips them with a warning).
 API_CREATED_TYPES: dict[str, Callable[[_Context, str, dict[str, Any]], _Resource]] = {
     "AWS::Cognito::UserPool": _create_user_pool,
@@ -375,6 +395,7 @@ API_CREATED_TYPES: dict[str, Callable[[_Context, str, dict[str, Any]], _Resource
     "AWS::Cognito::UserPoolClient": _create_user_pool_client,
     "AWS::SQS::QueuePolicy": _create_queue_policy,
     "AWS::S3::BucketPolicy": _create_bucket_policy,
+    "AWS::CloudWatch::Alarm": _create_alarm,
 }
 
 
@@ -561,6 +582,139 @@ _COMPLETERS: dict[str, Callable[[_Context, str, dict[str, Any]], None]] = {
 
 
 # --------------------------------------------------------------------------------------------
+# Step 0: packaged (SAM) templates
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+# Resource types of a packaged template that provisioning leaves out: moto cannot run the
+# functions (no deployment package, no Lambda runtime), expands no SAM resource, and a
+# permission, version or event source mapping only names a function. The local stack and the
+# tests run the handlers in-process instead. Every other type must be created by moto's
+# CloudFormation or by API_CREATED_TYPES; a type that is neither fails provisioning.
+MOTO_DROPPED_TYPES: frozenset[str] = frozenset(
+    {
+        "AWS::Serverless::Function",
+        "AWS::Serverless::Api",
+        "AWS::Serverless::LayerVersion",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::Permission",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Lambda::Version",
+        "AWS::Lambda::LayerVersion",
+    }
+)
+_FUNCTION_TYPES = frozenset({"AWS::Serverless::Function", "AWS::Lambda::Function"})
+
+
+def dropped_placeholder(logical_id: str, attribute: str = "") -> str:
+    """What a reference to a left-out resource becomes when it has no value of its own."""
+    suffix = f"-{attribute.replace('.', '-')}" if attribute else ""
+    return f"not-in-moto-{logical_id}{suffix}"
+
+
+class _DroppedReferences:
+    """Replaces references to left-out resources inside the resources that stay."""
+
+    def __init__(self, dropped: dict[str, Any]) -> None:
+        self.dropped = dropped
+        self._expanding: set[str] = set()
+
+    def ref(self, logical_id: str) -> Any:
+        """A function's FunctionName (still to be resolved), else a placeholder."""
+        resource = self.dropped[logical_id]
+        name = resource.get("Properties", {}).get("FunctionName")
+        if resource["Type"] not in _FUNCTION_TYPES or name is None:
+            return dropped_placeholder(logical_id)
+        if logical_id in self._expanding:
+            raise ProvisionError(f"{logical_id}: FunctionName refers to itself")
+        self._expanding.add(logical_id)
+        try:
+            return self.rewrite(name)
+        finally:
+            self._expanding.discard(logical_id)
+
+    def rewrite(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.rewrite(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref" and argument in self.dropped:
+                return self.ref(argument)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = _getatt_parts(argument)
+                if logical_id in self.dropped:
+                    return dropped_placeholder(logical_id, attribute)
+            if key == "Fn::Sub":
+                return {"Fn::Sub": self._sub(argument)}
+        return {key: self.rewrite(item) for key, item in value.items()}
+
+    def _sub(self, argument: Any) -> Any:
+        listed = not isinstance(argument, str)
+        text, raw_variables = (argument, {}) if isinstance(argument, str) else argument
+        variables = {name: self.rewrite(item) for name, item in raw_variables.items()}
+        for name in dict.fromkeys(_SUB_VARIABLE.findall(text)):
+            logical_id, _, attribute = name.partition(".")
+            if name.startswith("!") or name in variables or logical_id not in self.dropped:
+                continue
+            replacement = (
+                dropped_placeholder(logical_id, attribute) if attribute else self.ref(logical_id)
+            )
+            if isinstance(replacement, str):
+                text = text.replace("${" + name + "}", replacement)
+            else:
+                variables[name] = replacement
+        return [text, variables] if listed or variables else text
+
+
+def deployable_in_moto(template: dict[str, Any]) -> dict[str, Any]:
+    """A packaged SAM template as a plain CloudFormation template that provisioning can deploy.
+
+    Drops the transform and every resource of ``MOTO_DROPPED_TYPES``. In the resources that stay,
+    a ``Ref`` to a dropped function becomes its ``FunctionName`` property, and any other reference
+    to a dropped resource (``Ref``, ``Fn::GetAtt``, ``${...}`` in ``Fn::Sub``) a placeholder from
+    ``dropped_placeholder``; ``DependsOn`` forgets them, and outputs naming them are left out.
+    """
+    transform = template.get("Transform")
+    if transform not in (SAM_TRANSFORM, [SAM_TRANSFORM]):
+        raise ProvisionError(f"cannot deploy a template with Transform {transform!r} into moto")
+    resources: dict[str, Any] = template["Resources"]
+    dropped = {
+        logical_id: resource
+        for logical_id, resource in resources.items()
+        if resource["Type"] in MOTO_DROPPED_TYPES
+    }
+    references = _DroppedReferences(dropped)
+    kept: dict[str, Any] = {}
+    for logical_id, resource in resources.items():
+        if logical_id in dropped:
+            continue
+        resource = references.rewrite(resource)
+        depends_on = resource.get("DependsOn", [])
+        depends_on = [depends_on] if isinstance(depends_on, str) else depends_on
+        if set(depends_on) & set(dropped):
+            del resource["DependsOn"]
+            if remaining := [name for name in depends_on if name not in dropped]:
+                resource["DependsOn"] = remaining
+        kept[logical_id] = resource
+    deployable = {
+        key: value
+        for key, value in template.items()
+        if key not in ("Transform", "Resources", "Outputs")
+    }
+    deployable["Resources"] = kept
+    outputs = {
+        name: output
+        for name, output in template.get("Outputs", {}).items()
+        if not _references(output) & set(dropped)
+    }
+    if outputs:
+        deployable["Outputs"] = outputs
+    return deployable
+
+
+# --------------------------------------------------------------------------------------------
 # Orchestration
 
 
@@ -600,7 +754,7 @@ def _moto_template(template: dict[str, Any], api_created: set[str]) -> dict[str,
     return moto_template
 
 
-def _creation_order(resources: dict[str, Any], logical_ids: set[str]) -> list[str]:
+def creation_order(resources: dict[str, Any], logical_ids: set[str]) -> list[str]:
     """``logical_ids`` sorted so that each comes after the resources it refers to or depends on."""
     ordered: list[str] = []
     visiting: set[str] = set()
@@ -649,8 +803,14 @@ def _wait_for_stack(cloudformation: Any, stack_name: str) -> dict[str, Any]:
 def provision(
     session: boto3.session.Session, stack_name: str, template_path: Path = TEMPLATE_PATH
 ) -> dict[str, str]:
-    """Create stack ``stack_name`` from the template in moto and return its outputs by name."""
+    """Create stack ``stack_name`` from the template in moto and return its outputs by name.
+
+    The template is infra/template.yaml or a packaged SAM template (``make package``'s
+    dist/sam.json), recognised by its ``Transform``.
+    """
     template = load_template(template_path)
+    if "Transform" in template:
+        template = deployable_in_moto(template)
     resources: dict[str, Any] = template["Resources"]
     api_created = {
         logical_id
@@ -659,18 +819,38 @@ def provision(
     }
 
     cloudformation = session.client("cloudformation")
-    cloudformation.create_stack(
-        StackName=stack_name, TemplateBody=json.dumps(_moto_template(template, api_created))
-    )
+    moto_template = _moto_template(template, api_created)
+    try:
+        cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(moto_template))
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+        # A resource moto fails on; moto may answer with a body botocore cannot parse.
+        raise ProvisionError(
+            f"moto's CloudFormation failed to create {stack_name}: {error}"
+        ) from error
     stack = _wait_for_stack(cloudformation, stack_name)
 
     context = _Context(session, stack_name, stack["StackId"])
+    for parameter in stack.get("Parameters", []):  # the values moto created the stack with
+        context.pseudo[parameter["ParameterKey"]] = parameter.get("ParameterValue", "")
     for summary in cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]:
-        context.resources[summary["LogicalResourceId"]] = _Resource(
-            type=summary["ResourceType"], ref=summary["PhysicalResourceId"]
+        # moto lists a resource it skipped without a logical id.
+        if "LogicalResourceId" in summary:
+            context.resources[summary["LogicalResourceId"]] = _Resource(
+                type=summary["ResourceType"], ref=summary["PhysicalResourceId"]
+            )
+    skipped = {
+        f"{logical_id} ({resource['Type']})"
+        for logical_id, resource in moto_template["Resources"].items()
+        if logical_id not in context.resources
+    }
+    if skipped:
+        raise ProvisionError(
+            f"moto's CloudFormation did not create {sorted(skipped)}: a type it does not support, "
+            "which provision.py neither creates through its API (API_CREATED_TYPES) nor leaves "
+            "out of packaged templates (MOTO_DROPPED_TYPES)"
         )
 
-    for logical_id in _creation_order(resources, api_created):
+    for logical_id in creation_order(resources, api_created):
         resource = resources[logical_id]
         create = API_CREATED_TYPES[resource["Type"]]
         properties = context.resolve(resource.get("Properties", {}))

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.provision import TEMPLATE_PATH, ProvisionError, _creation_order, load_template
+from infra.provision import TEMPLATE_PATH, ProvisionError, creation_order, load_template
 from infra.tools.check_package import check_package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,7 +270,7 @@ def dependency_cycle(template: dict[str, Any]) -> str | None:
     the API's definition), or None."""
     resources = template["Resources"]
     try:
-        _creation_order(resources, set(resources))
+        creation_order(resources, set(resources))
     except ProvisionError as exc:
         return str(exc)
     return None

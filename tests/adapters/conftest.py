@@ -1,5 +1,9 @@
 """One moto server per test session, with infra/template.yaml deployed into it.
 
+``CEPAT_RESPON_STACK_TEMPLATE`` names another template to deploy instead, such as the packaged
+one (``make test-packaged`` runs this suite against dist/sam.json); a relative path is taken from
+the repository root.
+
 Clients get the endpoint explicitly (never through AWS_ENDPOINT_URL), so tests that use moto's
 in-process mock elsewhere in the session are not redirected to this server.
 """
@@ -10,6 +14,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,10 +23,12 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib import bootstrap
 from chalicelib.config import Settings
-from infra.provision import provision
+from infra.provision import TEMPLATE_PATH, provision
 from tests.fakes import FixedClock
 
 REGION = "ap-southeast-3"
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_VARIABLE = "CEPAT_RESPON_STACK_TEMPLATE"
 # moto's server logs every request; the tests' own output is what matters.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
@@ -49,23 +56,37 @@ class AwsStack:
         )
 
 
+def stack_template() -> Path:
+    """The template the session deploys: $CEPAT_RESPON_STACK_TEMPLATE, else infra/template.yaml."""
+    value = os.environ.get(TEMPLATE_VARIABLE)
+    if not value:
+        return TEMPLATE_PATH
+    path = ROOT / value  # an absolute value stays as it is
+    if not path.is_file():
+        raise FileNotFoundError(f"{TEMPLATE_VARIABLE}={value}: no such file ({path})")
+    return path
+
+
 @pytest.fixture(scope="session")
 def aws_stack() -> Iterator[AwsStack]:
+    template = stack_template()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    previous = os.environ.get("AWS_ENDPOINT_URL")
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
     try:
-        outputs = provision(boto3.Session(region_name=REGION), "cepat-respon-test")
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        previous = os.environ.get("AWS_ENDPOINT_URL")
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        try:
+            outputs = provision(boto3.Session(region_name=REGION), "cepat-respon-test", template)
+        finally:
+            if previous is None:
+                os.environ.pop("AWS_ENDPOINT_URL", None)
+            else:
+                os.environ["AWS_ENDPOINT_URL"] = previous
+        yield AwsStack(endpoint=endpoint, outputs=outputs)
     finally:
-        if previous is None:
-            os.environ.pop("AWS_ENDPOINT_URL", None)
-        else:
-            os.environ["AWS_ENDPOINT_URL"] = previous
-    yield AwsStack(endpoint=endpoint, outputs=outputs)
-    server.stop()
+        server.stop()
 
 
 @pytest.fixture
