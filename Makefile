@@ -31,8 +31,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The tests in parallel, one worker per core (tests/adapters stays together on one worker),
+# then the contract run, whose items pytest-xdist cannot tell apart, on its own.
 unit: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto --dist loadgroup -m "not contract"
+	$(VENV)/bin/pytest -p no:xdist -m contract
 
 test: lint typecheck unit
 

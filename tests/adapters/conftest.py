@@ -33,6 +33,18 @@ TEMPLATE_VARIABLE = "CEPAT_RESPON_STACK_TEMPLATE"
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist these tests run on one worker, one after another.
+
+    Each worker process has its own moto server, but moto's in-process mock (tests/infra) resets
+    the backends that server shares, so no other test may run in between.
+    """
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("moto-server"))
+
+
 @dataclass(frozen=True)
 class AwsStack:
     endpoint: str
