@@ -136,6 +136,12 @@ class FakeTicketRepository:
         found.sort(key=lambda t: t.updated_at, reverse=True)
         return self._page(found, limit, cursor)
 
+    def count_by_status(self, tenant: str, status: str) -> tuple[int, int]:
+        found = [
+            t for (ten, _), t in self.items.items() if ten == tenant and t.status.value == status
+        ]
+        return len(found), sum(1 for t in found if t.overdue)
+
     def summaries_by_month(self, tenant: str, months: Sequence[str]) -> list[TicketSummary]:
         return [
             TicketSummary(

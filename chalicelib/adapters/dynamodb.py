@@ -654,6 +654,16 @@ class DynamoTicketRepository:
             cursor=cursor,
         )
 
+    def count_by_status(self, tenant: str, status: str) -> tuple[int, int]:
+        tickets = overdue = 0
+        # Only the red mark is read: a few bytes per ticket, whatever the ticket holds.
+        for item in TicketModel.by_status.query(
+            f"{tenant}#{status}", attributes_to_get=["overdue"]
+        ):
+            tickets += 1
+            overdue += bool(item.overdue)
+        return tickets, overdue
+
     def summaries_by_month(self, tenant: str, months: Sequence[str]) -> list[TicketSummary]:
         found: list[TicketSummary] = []
         for month in months:

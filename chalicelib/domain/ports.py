@@ -68,6 +68,10 @@ class TicketRepository(Protocol):
         self, tenant: str, status: str, *, limit: int, cursor: str | None
     ) -> Page: ...
 
+    def count_by_status(self, tenant: str, status: str) -> tuple[int, int]:
+        """(tickets in `status`, of them overdue): the operations dashboard's gauges."""
+        ...
+
     def summaries_by_month(self, tenant: str, months: Sequence[str]) -> list[TicketSummary]:
         """Every ticket that came in during the given months (YYYY-MM, tenant's zone)."""
         ...

@@ -22,7 +22,7 @@ from chalicelib.domain.ports import (
 )
 from chalicelib.domain.sanctions import Sanction
 from chalicelib.domain.sla import payroll_period
-from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.tickets import CLOSED_STATES, Status, Ticket
 from chalicelib.observability import emit_metric
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,9 @@ class ScanReport:
     sanctioned: int = 0
     unchanged: int = 0
     tenants: Counter[str] = field(default_factory=Counter)
+    # tenant -> status -> open tickets, and tenant -> open tickets carrying the red mark.
+    open_tickets: dict[str, dict[str, int]] = field(default_factory=dict)
+    overdue_tickets: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -46,6 +49,8 @@ class ScanReport:
             "sanctioned": self.sanctioned,
             "unchanged": self.unchanged,
             "by_tenant": dict(self.tenants),
+            "open_tickets": self.open_tickets,
+            "overdue_tickets": self.overdue_tickets,
         }
 
 
@@ -73,11 +78,32 @@ class OverdueScan:
             for ticket in self._tickets.clock_events_due(shard, now):
                 report.read += 1
                 self._handle(ticket, report)
+        self._count_open(report)
         log.info("overdue scan", extra=report.as_dict())
         for tenant, count in report.tenants.items():
             emit_metric("SlaEventsHandled", count, dimensions={"tenant": tenant})
         emit_metric("SanctionsRecorded", report.sanctioned, dimensions={"scope": "all"})
+        for tenant, by_status in report.open_tickets.items():
+            for status, count in by_status.items():
+                emit_metric("OpenTickets", count, dimensions={"tenant": tenant, "status": status})
+            emit_metric(
+                "OverdueTickets", report.overdue_tickets[tenant], dimensions={"tenant": tenant}
+            )
         return report
+
+    def _count_open(self, report: ScanReport) -> None:
+        """Hourly gauges for the dashboard: open tickets by status, and how many are overdue."""
+        for tenant in self._tenants.all():
+            by_status: dict[str, int] = {}
+            overdue = 0
+            for status in Status:
+                if status in CLOSED_STATES:
+                    continue
+                count, late = self._tickets.count_by_status(tenant.tenant_id, status.value)
+                by_status[status.value] = count
+                overdue += late
+            report.open_tickets[tenant.tenant_id] = by_status
+            report.overdue_tickets[tenant.tenant_id] = overdue
 
     def _handle(self, ticket: Ticket, report: ScanReport) -> None:
         for _ in range(ATTEMPTS):

@@ -252,6 +252,19 @@ class Policy:
     def granted_actions(self) -> set[str]:
         return {a for s in self.statements if s.effect == "Allow" for a in s.actions}
 
+    def unused_grants(self, needed: set[Permission]) -> list[str]:
+        """Each Allow's (action, resource pattern) pair that no needed permission matches."""
+        unused = []
+        for s in self.statements:
+            if s.effect != "Allow":
+                continue
+            for action in s.actions:
+                for resource in s.resources:
+                    probe = Statement("Allow", (action,), (resource,))
+                    if not any(probe.matches(p) for p in needed):
+                        unused.append(f"{s.sid}: {action} on {resource}")
+        return unused
+
     def without_action(self, action: str) -> Policy:
         """The same policy with `action` taken out of every statement (statements left empty go)."""
         kept = []

@@ -184,6 +184,9 @@ def operations_resources() -> dict[str, Any]:
         ("Reports per channel", '{CepatRespon,channel,tenant} MetricName="ReportsFiled"'),
         ("Photos by outcome", '{CepatRespon,outcome,tenant} MetricName="PhotosProcessed"'),
         ("Sanctions recorded", '{CepatRespon,scope} MetricName="SanctionsRecorded"'),
+        # Gauges the hourly scan writes: a sum over an hour is the one value of that hour.
+        ("Open tickets by status", '{CepatRespon,status,tenant} MetricName="OpenTickets"'),
+        ("Overdue open tickets", '{CepatRespon,tenant} MetricName="OverdueTickets"'),
     ):
         body_widgets.append(
             {
@@ -198,6 +201,21 @@ def operations_resources() -> dict[str, Any]:
                 },
             }
         )
+    body_widgets.append(
+        {
+            "type": "metric",
+            "width": 6,
+            "height": 6,
+            "properties": {
+                "title": "Sanctions, last 30 days",
+                "region": "${AWS::Region}",
+                "view": "singleValue",
+                "stat": "Sum",
+                "period": 2592000,
+                "metrics": [["CepatRespon", "SanctionsRecorded", "scope", "all"]],
+            },
+        }
+    )
     body_widgets.append(
         {
             "type": "metric",

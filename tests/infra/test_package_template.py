@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from chalicelib.config import Settings
 from infra.provision import load_template
@@ -73,6 +74,28 @@ def test_admins_get_a_dashboard_and_alarms_on_dead_letters_scan_failures_and_5xx
         if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
     }
     assert dead_letter_queues == {"PhotoDeadLetterQueue", "TicketEventsDeadLetterQueue"}
+
+
+def test_the_dashboard_shows_what_the_issue_asks_an_admin_to_watch() -> None:
+    body = merge_template()["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]
+    widgets = json.loads(body["Fn::Sub"][0])["widgets"]
+    titles = {w["properties"]["title"] for w in widgets}
+    metrics = json.dumps(widgets)
+
+    assert {
+        "Reports per channel",
+        "Open tickets by status",
+        "Overdue open tickets",
+        "Sanctions, last 30 days",
+        "Photo pipeline errors",
+        "Dead-letter queues (messages)",
+    } <= titles
+    # Each app metric on the dashboard is one the code emits through emit_metric.
+    chalicelib = Path(__file__).resolve().parents[2] / "chalicelib"
+    code = "".join(f.read_text() for f in chalicelib.rglob("*.py"))
+    for metric in ("ReportsFiled", "OpenTickets", "OverdueTickets", "SanctionsRecorded"):
+        assert metric in metrics
+        assert f'"{metric}"' in code
 
 
 def test_a_function_setting_naming_the_api_is_caught_as_a_circular_dependency() -> None:

@@ -94,7 +94,15 @@ def test_run_overdue_scan_with_an_empty_event_runs_the_scan_and_returns_its_figu
     assert first["sanctioned"] == 1
     assert first["read"] >= 1
     assert first["by_tenant"] == {"jakarta": first["read"]}
-    assert set(first) == {"ok", "read", "reminded", "sanctioned", "unchanged", "by_tenant"}
+    assert set(first) == {
+        "ok", "read", "reminded", "sanctioned", "unchanged", "by_tenant", "open_tickets",
+        "overdue_tickets",
+    }  # fmt: skip
+    # The dashboard's gauges: the one open ticket waits at Gambir, overdue; other tenants idle.
+    assert first["open_tickets"]["jakarta"]["waiting"] == 1
+    assert sum(first["open_tickets"]["jakarta"].values()) == 1
+    assert first["overdue_tickets"] == {"jakarta": 1, "banda-aceh": 0, "bandar-lampung": 0}
+    assert "completed" not in first["open_tickets"]["jakarta"]
     [sanction] = stage.ledger.records.values()
     assert (sanction.ticket_id, sanction.official_name) == (ticket_id, "Lurah Ahmad")
     ticket = stage.tickets.get("jakarta", ticket_id)

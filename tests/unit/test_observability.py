@@ -49,3 +49,36 @@ def test_outside_lambda_nothing_is_printed_and_logging_is_left_alone(
 
     assert capsys.readouterr().out == ""
     assert [h.formatter for h in logging.getLogger().handlers] == before
+
+
+def test_the_hourly_scan_reports_open_tickets_by_status_and_the_overdue_ones_as_metrics(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.domain.identity import Principal, Role
+    from tests.fakes import FixedClock, fake_services
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "cepat-respon-prod-overdue-scan")
+    clock = FixedClock()
+    services = fake_services(clock=clock)
+    citizen = Principal(subject="warga-1", username="warga", roles=frozenset({Role.CITIZEN}))
+    body = {
+        "category": "sampah",
+        "description": "Sampah",
+        "location": {"lat": -6.1754, "lon": 106.8272},
+    }
+    for _ in range(2):
+        services.reports.submit("jakarta", citizen, body)
+    clock.advance(days=6, hours=1)
+    capsys.readouterr()
+
+    services.scan.run()
+
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    gauges = {(r["tenant"], r["status"]): r["OpenTickets"] for r in records if "OpenTickets" in r}
+    overdue = {r["tenant"]: r["OverdueTickets"] for r in records if "OverdueTickets" in r}
+    assert gauges[("jakarta", "waiting")] == 2
+    assert gauges[("banda-aceh", "waiting")] == 0
+    assert ("jakarta", "completed") not in gauges
+    assert overdue == {"jakarta": 2, "banda-aceh": 0, "bandar-lampung": 0}
+    definition = next(r for r in records if "OpenTickets" in r)["_aws"]["CloudWatchMetrics"][0]
+    assert definition["Dimensions"] == [["status", "tenant"]]
