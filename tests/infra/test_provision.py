@@ -1,14 +1,12 @@
 """The CloudFormation template, deployed into moto by infra/provision.py, behaves as designed."""
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
 import jwt
-import moto
 import pytest
 import yaml
 from cfnlint.api import lint_file
@@ -21,8 +19,8 @@ from infra.provision import (
     moto_enforceable_policy,
     provision,
 )
+from tests.infra.conftest import REGION
 
-REGION = "ap-southeast-3"
 STACK_NAME = "cepat-respon-test"
 ACCOUNT_ID = "123456789012"  # moto's default account
 OUTPUT_NAMES = {
@@ -44,21 +42,6 @@ OUTPUT_NAMES = {
     "ReporterNotificationsTopicArn",
     "OperationsBucketName",
 }
-
-
-@pytest.fixture(scope="module")
-def session() -> Iterator[boto3.session.Session]:
-    # One mocked account for the module: provisioning costs about a second, and the tests only
-    # add to it (distinct stack names, their own objects and users, queues drained per test).
-    with pytest.MonkeyPatch.context() as env:
-        # A developer's shell may point boto3 at a running local stack or at a real account.
-        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", REGION)
-        with moto.mock_aws():
-            yield boto3.session.Session(region_name=REGION)
 
 
 @pytest.fixture(scope="module")

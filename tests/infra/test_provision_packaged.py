@@ -8,12 +8,10 @@ functions, API and permission ``chalice package`` adds (shaped like its output),
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
-import moto
 import pytest
 
 from infra.provision import (
@@ -28,7 +26,6 @@ from infra.provision import (
 )
 from infra.tools.package import FUNCTIONS, bind_functions, merge_template
 
-REGION = "ap-southeast-3"
 STACK_NAME = "cepat-respon-packaged"
 CHALICE_OUTPUTS = {"RestAPIId", "APIHandlerName", "APIHandlerArn", "EndpointURL"}
 # .chalice/config.json's iam_role_arn, which bind_functions replaces.
@@ -136,19 +133,6 @@ def _of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == resource_type
     }
-
-
-@pytest.fixture(scope="module")
-def session() -> Iterator[boto3.session.Session]:
-    with pytest.MonkeyPatch.context() as env:
-        # A developer's shell may point boto3 at a running local stack or at a real account.
-        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", REGION)
-        with moto.mock_aws():
-            yield boto3.session.Session(region_name=REGION)
 
 
 @pytest.fixture(scope="module")
