@@ -103,11 +103,14 @@ class ConsoleOperations:
         tenant_id = _tenant_id(fields["tenant"])
         if self._tenants.get(tenant_id) is None:
             raise NotFound(f"no tenant {tenant_id!r}", code="unknown_tenant")
-        unit = self._tenants.jurisdiction(tenant_id).unit(fields["unit"])
-        if unit is None:
-            raise InvalidRequest(f"{tenant_id}: no unit {fields['unit']!r}", field="unit")
-        self._heads.appoint(tenant_id, unit.unit_id, head)
-        unit_name = unit.name
+        from chalicelib.admin import appoint_head
+
+        try:
+            unit_name = appoint_head(
+                self._tenants, self._heads, tenant=tenant_id, unit_id=fields["unit"], head=head
+            )
+        except TenantConfigError as exc:  # the tenant exists: what is unknown is the unit
+            raise InvalidRequest(str(exc), field="unit") from None
         log.info("unit head appointed", extra={"tenant": fields["tenant"], "unit": fields["unit"]})
         return {
             "tenant": fields["tenant"],

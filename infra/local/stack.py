@@ -408,7 +408,7 @@ def deliver_sqs_batch(
     messages = sqs.receive_message(**receive).get("Messages", [])
     if not messages:
         return {"received": 0, "deleted": 0}
-    event = {"Records": [_sqs_record(m, queue_arn) for m in messages]}
+    event = {"Records": [sqs_record(m, queue_arn) for m in messages]}
     try:
         result = handler(event, _lambda_context("process_photos"))
     except Exception:
@@ -470,7 +470,8 @@ def _stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     return {**record, "dynamodb": change, "eventSourceARN": stream_arn}
 
 
-def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """A message as SQS's Lambda integration hands it to a function."""
     return {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],

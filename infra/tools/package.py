@@ -155,6 +155,15 @@ def _queue_depth(queue: str) -> dict[str, Any]:
     }
 
 
+def _widget(title: str, *, width: int = 12, **properties: Any) -> dict[str, Any]:
+    return {
+        "type": "metric",
+        "width": width,
+        "height": 6,
+        "properties": {"title": title, "region": "${AWS::Region}", **properties},
+    }
+
+
 def operations_resources() -> dict[str, Any]:
     """What an admin watches in the console: a dashboard, and alarms that mail the on-call."""
     widgets = [
@@ -165,18 +174,12 @@ def operations_resources() -> dict[str, Any]:
         ("API 5xx", "AWS/ApiGateway", "5XXError", "ApiName", "cepat-respon"),
     ]  # fmt: skip
     body_widgets: list[Any] = [
-        {
-            "type": "metric",
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": title,
-                "region": "${AWS::Region}",
-                "stat": "Sum",
-                "period": 300,
-                "metrics": [[namespace, metric, dimension, f"${{W{index}}}"]],
-            },
-        }
+        _widget(
+            title,
+            stat="Sum",
+            period=300,
+            metrics=[[namespace, metric, dimension, f"${{W{index}}}"]],
+        )
         for index, (title, namespace, metric, dimension, _) in enumerate(widgets)
     ]
     # The app's own metrics (EMF, chalicelib/observability.py), one line per dimension value.
@@ -189,49 +192,30 @@ def operations_resources() -> dict[str, Any]:
         ("Overdue open tickets", '{CepatRespon,tenant} MetricName="OverdueTickets"'),
     ):
         body_widgets.append(
-            {
-                "type": "metric",
-                "width": 12,
-                "height": 6,
-                "properties": {
-                    "title": title,
-                    "region": "${AWS::Region}",
-                    "period": 3600,
-                    "metrics": [[{"expression": f"SEARCH('{search}', 'Sum', 3600)"}]],
-                },
-            }
+            _widget(
+                title,
+                period=3600,
+                metrics=[[{"expression": f"SEARCH('{search}', 'Sum', 3600)"}]],
+            )
         )
     body_widgets.append(
-        {
-            "type": "metric",
-            "width": 6,
-            "height": 6,
-            "properties": {
-                "title": "Sanctions, last 30 days",
-                "region": "${AWS::Region}",
-                "view": "singleValue",
-                "stat": "Sum",
-                "period": 2592000,
-                "metrics": [["CepatRespon", "SanctionsRecorded", "scope", "all"]],
-            },
-        }
+        _widget(
+            "Sanctions, last 30 days",
+            width=6,
+            view="singleValue",
+            stat="Sum",
+            period=2592000,
+            metrics=[["CepatRespon", "SanctionsRecorded", "scope", "all"]],
+        )
     )
+    depth = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName"]
     body_widgets.append(
-        {
-            "type": "metric",
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": "Dead-letter queues (messages)",
-                "region": "${AWS::Region}",
-                "stat": "Maximum",
-                "period": 300,
-                "metrics": [
-                    ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${PhotoDlq}"],
-                    ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${EventsDlq}"],
-                ],
-            },
-        }
+        _widget(
+            "Dead-letter queues (messages)",
+            stat="Maximum",
+            period=300,
+            metrics=[[*depth, "${PhotoDlq}"], [*depth, "${EventsDlq}"]],
+        )
     )
     variables: dict[str, Any] = {f"W{i}": w[4] for i, w in enumerate(widgets)}
     variables["PhotoDlq"] = {"Fn::GetAtt": ["PhotoDeadLetterQueue", "QueueName"]}

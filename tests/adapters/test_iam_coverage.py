@@ -29,8 +29,8 @@ import app as app_module
 from chalicelib import bootstrap
 from chalicelib.admin import read_bundle
 from chalicelib.config import Settings
-from infra.local.demo_users import id_token
-from infra.local.stack import REGION, deliver_stream_batch
+from infra.local.demo_users import GAMBIR_KELURAHAN, create_demo_users
+from infra.local.stack import REGION, deliver_stream_batch, sqs_record
 from infra.provision import load_template
 from infra.tools.iam import ApiCallRecorder, Permission, Policy
 from infra.tools.package import FUNCTIONS, merge_template
@@ -41,7 +41,7 @@ from tests.photos import jpeg
 ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "cepat-respon-test"
 MONAS = (-6.1754, 106.8272)
-GAMBIR = "kelurahan:31.71.01.1001"
+GAMBIR = GAMBIR_KELURAHAN
 GAMBIR_KECAMATAN = "kecamatan:31.71.01"
 ROLES = sorted({role for _, role in FUNCTIONS.values()})
 
@@ -64,34 +64,20 @@ class Recording:
 
 
 def _users(aws_stack: AwsStack) -> dict[str, str]:
-    """ID tokens of one user per role, created in the stack's user pool."""
-    cognito = aws_stack.client("cognito-idp")
-    pool, client_id = aws_stack.outputs["UserPoolId"], aws_stack.outputs["UserPoolClientId"]
-    tokens = {}
-    for role, group, unit in (
-        ("citizen", None, None),
-        ("official", "officials", GAMBIR),
-        ("validator", "validators", None),
-        ("operator", "operators", None),
-        ("admin", "admins", None),
-    ):
-        username = f"iam-coverage-{role}"
-        attributes = [{"Name": "email", "Value": f"{username}@example.org"}]
-        if group:
-            attributes.append({"Name": "custom:tenant", "Value": "jakarta"})
-        if unit:
-            attributes.append({"Name": "custom:unit", "Value": unit})
-        cognito.admin_create_user(
-            UserPoolId=pool, Username=username, UserAttributes=attributes, MessageAction="SUPPRESS"
-        )
-        password = "Coverage-Pass-123"
-        cognito.admin_set_user_password(
-            UserPoolId=pool, Username=username, Password=password, Permanent=True
-        )
-        if group:
-            cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
-        tokens[role] = id_token(cognito, client_id, username, password)
-    return tokens
+    """ID tokens of one user per role: the local stack's demo users, in the stack's pool."""
+    users = create_demo_users(
+        aws_stack.client("cognito-idp"),
+        aws_stack.outputs["UserPoolId"],
+        aws_stack.outputs["UserPoolClientId"],
+    )
+    by_name = {user["username"]: user["id_token"] for user in users}
+    return {
+        "citizen": by_name["warga1.jakarta"],
+        "official": by_name["lurah.gambir"],
+        "validator": by_name["validator.jakarta"],
+        "operator": by_name["operator.jakarta"],
+        "admin": by_name["admin.jakarta"],
+    }
 
 
 def _role_policies(aws_stack: AwsStack) -> dict[str, Policy]:
@@ -172,7 +158,10 @@ def _upload(post: dict[str, Any], photo: bytes) -> None:
 def _queue_messages(aws_stack: AwsStack, queue_url: str) -> list[dict[str, Any]]:
     sqs = aws_stack.client("sqs")
     messages: list[dict[str, Any]] = sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        WaitTimeSeconds=1,
+        MessageSystemAttributeNames=["All"],
     ).get("Messages", [])
     return messages
 
@@ -261,22 +250,7 @@ def _scenario(
         with recorder.paused():
             messages = _queue_messages(aws_stack, outputs["PhotoQueueUrl"])
         assert messages, "the upload should have notified the photo queue"
-        event = {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfMD5OfBody"] if "MD5OfMD5OfBody" in m else m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": outputs["PhotoQueueArn"],
-                    "awsRegion": REGION,
-                }
-                for m in messages
-            ]
-        }
+        event = {"Records": [sqs_record(m, outputs["PhotoQueueArn"]) for m in messages]}
         with cold("ProcessPhotos"):
             result = app_module.on_photo_uploaded(event, None)
         assert result == {"batchItemFailures": []}
@@ -389,28 +363,9 @@ def _scenario(
         dead = _queue_messages(aws_stack, outputs["PhotoQueueUrl"])
     assert dead
 
-    def dead_letter_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": {"ApproximateReceiveCount": "1"},
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": outputs["PhotoDeadLetterQueueArn"],
-                    "awsRegion": REGION,
-                }
-                for m in messages
-            ]
-        }
-
     with cold("TriageDeadPhotos"):
-        assert app_module.on_photo_dead_lettered(dead_letter_event(dead), None) == {
-            "batchItemFailures": []
-        }
+        event = {"Records": [sqs_record(m, outputs["PhotoDeadLetterQueueArn"]) for m in dead]}
+        assert app_module.on_photo_dead_lettered(event, None) == {"batchItemFailures": []}
 
     # --- The SLA: the scan after the due time, run by the schedule and from the console ------
     call("post", f"/v1/jakarta/tickets/{unplaced}/actions", "official", {"action": "process"})
